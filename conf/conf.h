@@ -1,0 +1,157 @@
+/*
+ * conf: the broker configuration and libvirt domain XML, read into one
+ * immutable registry.
+ *
+ * conf_load() reads a <conbroker> file (or the embedded demo), the inline
+ * <domain>s and every file of the domains directory, and returns a struct conf
+ * that nothing changes afterwards: the daemon keeps one, and on reload builds a
+ * new one and asks conf_diff() what changed.  Problems are collected as
+ * diagnostics "FILE:LINE: message"; a broken domain file is reported and
+ * skipped, never fatal to the others.  The registry, its domains and consoles
+ * belong to the struct conf and are freed with conf_free().  Functions return
+ * 0 or a negative errno value.  libxml2 and libuuid only; no I/O beyond reading
+ * the files, no network, no entity expansion.
+ */
+#ifndef CONBROKER_CONF_H
+#define CONBROKER_CONF_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <uuid/uuid.h>
+
+/* The XML namespace of conbroker's own settings inside a libvirt file. */
+#define CONF_NS "http://conbroker.org/schemas/domain/1.0"
+
+#define CONF_DEFAULT_PATH "/etc/conbroker/conbroker.xml"
+
+/* When the daemon opens a console's pty. */
+enum conf_capture {
+	CONF_CAPTURE_ATTACHED, /* only while a session is attached (default) */
+	CONF_CAPTURE_ALWAYS    /* from start-up, so history has the boot */
+};
+
+enum conf_console_type {
+	CONF_CONSOLE_PTY,        /* a pty given by the hypervisor (source path) */
+	CONF_CONSOLE_SPAWN,      /* a pty the daemon allocates for a command */
+	CONF_CONSOLE_UNSUPPORTED /* tcp, unix, file...: listed, never opened */
+};
+
+struct conf_console {
+	char *alias;       /* <alias name>, or a synthesized "serial0"/"console0" */
+	char *element;     /* "console" or "serial" */
+	char *target_type; /* <target type>: "serial", "virtio", ... or NULL */
+	enum conf_console_type type;
+	char *source_type; /* the libvirt type attribute: "pty", "tcp", ... */
+	char *pty_path;    /* absolute /dev path, NULL: no pty assigned yet */
+	enum conf_capture capture;
+	char **spawn_argv; /* CONF_CONSOLE_SPAWN: NULL-terminated argv */
+	char *file;        /* where it was defined */
+	int line;
+};
+
+struct conf_domain {
+	char *name;
+	uuid_t uuid;
+	char uuid_str[37]; /* canonical lower-case form */
+	struct conf_console *consoles;
+	size_t nconsoles;
+	char *file;
+	int line;
+};
+
+enum conf_listen_type { CONF_LISTEN_UNIX, CONF_LISTEN_TCP };
+
+struct conf_listen {
+	enum conf_listen_type type;
+	char *path;   /* unix: socket path */
+	mode_t mode;  /* unix: socket mode, default 0660 */
+	char *group;  /* unix: group name or NULL */
+	char *host;   /* tcp: address, default 127.0.0.1 */
+	char *port;   /* tcp: port */
+	int proxy;    /* tcp: expect a PROXY protocol header (0: none, 1: v1 or v2) */
+	int public_ok;/* tcp: the operator allows a non-loopback bind */
+	char *file;
+	int line;
+};
+
+struct conf {
+	struct conf_listen *listens;
+	size_t nlistens;
+	char *lock_dir;         /* default /var/lock */
+	size_t history_size;    /* bytes per console ring, default 65536 */
+	unsigned stale_after;   /* seconds, default 30 */
+	unsigned writer_timeout;/* seconds a writer may stop reading, default 10 */
+	char *domains_dir;      /* NULL when none */
+	struct conf_domain *domains;
+	size_t ndomains;
+	char *file;             /* the config file, or "(demo)" */
+};
+
+enum conf_severity { CONF_WARNING, CONF_ERROR };
+
+struct conf_diag {
+	enum conf_severity severity;
+	char *text; /* "FILE:LINE: message" */
+};
+
+struct conf_diags {
+	struct conf_diag *items;
+	size_t count;
+	size_t errors;
+};
+
+void conf_diags_free(struct conf_diags *diags);
+
+/*
+ * Load a config file and everything it names.  Returns 0 when a registry was
+ * built (diagnostics may still hold warnings and skipped domain files), or a
+ * negative errno when the config file itself is unusable; every problem is
+ * appended to diags.
+ */
+int conf_load(const char *path, struct conf **out, struct conf_diags *diags);
+
+/* The embedded demo config: one domain "demo" with a spawned shell console. */
+int conf_load_demo(struct conf **out, struct conf_diags *diags);
+
+/* Load from an in-memory document, with name used in diagnostics. */
+int conf_load_buffer(const char *name, const char *xml, size_t len,
+    struct conf **out, struct conf_diags *diags);
+
+void conf_free(struct conf *conf);
+
+/* A domain by name or by UUID (any case, with or without dashes). */
+const struct conf_domain *conf_find_domain(const struct conf *conf,
+    const char *name_or_uuid);
+
+/* A console by alias; NULL alias: the first <console>, else the first <serial>. */
+const struct conf_console *conf_find_console(const struct conf_domain *domain,
+    const char *alias);
+
+/* The default socket path of the embedded demo and of the client. */
+const char *conf_default_socket(void);
+
+enum conf_change {
+	CONF_ADDED,
+	CONF_REMOVED,
+	CONF_CHANGED,  /* same domain UUID and alias, new path or settings */
+	CONF_UNCHANGED
+};
+
+struct conf_diff_entry {
+	enum conf_change change;
+	const struct conf_domain *old_domain, *new_domain; /* NULL when absent */
+	const struct conf_console *old_console, *new_console;
+};
+
+struct conf_diff {
+	struct conf_diff_entry *entries;
+	size_t count;
+};
+
+/* What happened to each console between two registries (keyed by UUID + alias). */
+int conf_diff(const struct conf *old, const struct conf *new_conf,
+    struct conf_diff *out);
+void conf_diff_free(struct conf_diff *diff);
+const char *conf_change_name(enum conf_change change);
+
+#endif
