@@ -62,6 +62,9 @@ enum proto_code {
 #define PROTO_OPEN_NOHISTORY  0x4
 #define PROTO_OPEN_KNOWN      0x7
 
+/* LIST flags: none yet; a LIST with any flag set is refused. */
+#define PROTO_LIST_KNOWN      0x0
+
 /* NOTICE kinds. */
 enum proto_notice {
 	PROTO_NOTICE_INFO = 0,      /* plain text */
@@ -142,22 +145,36 @@ struct proto_str proto_str(const char *s);
 /*
  * Check a frame header.  Returns 0 and sets *type and *len, -EAGAIN when
  * fewer than PROTO_HDR_SIZE bytes are given, -EMSGSIZE when the payload is
- * larger than PROTO_MAX_PAYLOAD, -EPROTO for an unknown type or flags.
+ * larger than PROTO_MAX_PAYLOAD, -EPROTO for an unknown type, non-zero
+ * flags, or a length that no payload of that type can have (a fixed-size
+ * type of another size, a payload shorter than its fixed fields, empty
+ * DATA).  *type and *len are set whenever the header is complete, also
+ * when it is refused, so that the caller can log them.
  */
 int proto_decode_header(const uint8_t *buf, size_t avail, uint16_t *type,
     uint32_t *len, const char **why);
 
-/* Decode one payload of a known type; every field is bounds-checked. */
+/*
+ * Decode one payload of a known type; every field is bounds-checked.
+ * Returns 0, -EMSGSIZE for a payload over PROTO_MAX_PAYLOAD, or -EPROTO for
+ * an unknown type, a truncated field, a string with a NUL byte, bytes after
+ * the last field, empty DATA, or OPEN/OPENED/LIST flags outside their
+ * *_KNOWN mask.  Values are not judged otherwise: HELLO's version is
+ * returned for the caller to compare with PROTO_VERSION, and unknown codes,
+ * notice kinds and states are passed through.  *msg is zeroed first.
+ */
 int proto_decode(uint16_t type, const uint8_t *payload, size_t len,
     struct proto_msg *msg, const char **why);
 
-/* Bytes that proto_encode() needs for msg, header included. */
+/* Bytes that proto_encode() needs for msg, header included (0: unknown type). */
 size_t proto_encoded_size(const struct proto_msg *msg);
 
 /*
  * Encode msg (header and payload) into buf.  Returns the number of bytes
- * written, -ENOSPC when cap is too small, -EMSGSIZE when the payload would
- * exceed PROTO_MAX_PAYLOAD.
+ * written, -ENOSPC when cap is too small (nothing is written then),
+ * -EMSGSIZE when the payload would exceed PROTO_MAX_PAYLOAD, -EINVAL for
+ * what the peer would refuse: an unknown type, empty DATA, unknown flags,
+ * a string holding a NUL byte.  Never writes past buf + cap.
  */
 ssize_t proto_encode(const struct proto_msg *msg, uint8_t *buf, size_t cap);
 
@@ -168,8 +185,17 @@ void proto_encode_header(uint8_t hdr[PROTO_HDR_SIZE], uint16_t type, uint32_t le
  * A reassembly buffer for a byte stream.  proto_reader_next() returns 1 with
  * the next complete message (valid until the next call to a reader function),
  * 0 when more bytes are needed, or a negative errno for a malformed frame;
- * after an error the stream is unusable.
+ * after an error the stream is unusable (the same error is returned again).
+ * A header is judged as soon as its 8 bytes are in, so an oversize frame is
+ * refused before its payload arrives.  The buffer never grows past
+ * PROTO_MAX_FRAME + PROTO_READER_SLACK bytes.
+ *
+ * Use: p = proto_reader_space(r, &room); n = read(fd, p, room);
+ * proto_reader_commit(r, n); then call proto_reader_next() until it returns
+ * 0 or an error, before asking for space again.
  */
+#define PROTO_READER_SLACK 4096
+
 struct proto_reader {
 	uint8_t *buf;
 	size_t len, off, cap;
@@ -177,7 +203,13 @@ struct proto_reader {
 
 void proto_reader_init(struct proto_reader *r);
 void proto_reader_free(struct proto_reader *r);
-/* Where to put up to *room incoming bytes (grows as needed, up to one frame). */
+/*
+ * Where to put up to *room incoming bytes: at least PROTO_READER_SLACK, or
+ * the rest of the current frame when that is more, once every complete
+ * frame has been taken with proto_reader_next().  Consumed bytes are
+ * dropped first, which invalidates the last message.  NULL when out of
+ * memory.
+ */
 uint8_t *proto_reader_space(struct proto_reader *r, size_t *room);
 void proto_reader_commit(struct proto_reader *r, size_t n);
 int proto_reader_next(struct proto_reader *r, struct proto_msg *msg,
