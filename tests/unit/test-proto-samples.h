@@ -148,6 +148,46 @@ static bool sample_equal(const struct proto_msg *a, const struct proto_msg *b)
 	return false;
 }
 
+/* The string fields of a message, in wire order; returns how many. */
+__attribute__((unused))
+static size_t sample_strings(struct proto_msg *m, struct proto_str **out)
+{
+	size_t n = 0;
+
+	switch (m->type) {
+	case PROTO_HELLO:
+		out[n++] = &m->u.hello.software;
+		break;
+	case PROTO_OPEN:
+		out[n++] = &m->u.open.domain;
+		out[n++] = &m->u.open.devname;
+		break;
+	case PROTO_OPENED:
+		out[n++] = &m->u.opened.domain;
+		out[n++] = &m->u.opened.uuid;
+		out[n++] = &m->u.opened.alias;
+		out[n++] = &m->u.opened.notice;
+		break;
+	case PROTO_NOTICE:
+		out[n++] = &m->u.notice.text;
+		break;
+	case PROTO_CLOSED:
+	case PROTO_ERROR:
+		out[n++] = &m->u.status.message;
+		break;
+	case PROTO_LIST_ENTRY:
+		out[n++] = &m->u.entry.domain;
+		out[n++] = &m->u.entry.uuid;
+		out[n++] = &m->u.entry.alias;
+		out[n++] = &m->u.entry.pty;
+		out[n++] = &m->u.entry.holder;
+		break;
+	default:
+		break;
+	}
+	return n;
+}
+
 /* A small deterministic generator (xorshift64*), so failures reproduce. */
 static uint64_t sample_rng_state = 0x9e3779b97f4a7c15ULL;
 
