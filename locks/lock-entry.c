@@ -1,0 +1,291 @@
+/*
+ * locks: read one lock name in a world-writable directory without trusting
+ * it, and judge whether the process it names still holds it.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "locks/lock-internal.h"
+
+/* Record what an lstat or fstat says, and mark anything but a small file. */
+static void
+lock_entry_stat(struct lock_entry *e, const struct stat *st)
+{
+	e->uid = st->st_uid;
+	e->dev = st->st_dev;
+	e->ino = st->st_ino;
+	e->size = st->st_size;
+	e->mtime = st->st_mtime;
+	e->state = LOCK_STATE_HOSTILE;
+	if (S_ISLNK(st->st_mode))
+		e->why = LOCK_WHY_SYMLINK;
+	else if (S_ISDIR(st->st_mode))
+		e->why = LOCK_WHY_DIRECTORY;
+	else if (S_ISFIFO(st->st_mode))
+		e->why = LOCK_WHY_FIFO;
+	else if (!S_ISREG(st->st_mode))
+		e->why = LOCK_WHY_SPECIAL;
+	else if (st->st_size > LOCK_MAX_BYTES)
+		e->why = LOCK_WHY_HUGE;
+	else {
+		e->state = LOCK_STATE_LIVE;
+		e->why = LOCK_WHY_PID;
+	}
+}
+
+/* Whether a 4-byte file reads as ASCII digits rather than a binary PID. */
+static int
+lock_entry_is_text(const unsigned char *buf, size_t n)
+{
+	size_t i;
+	int digits = 0;
+
+	for (i = 0; i < n; i++) {
+		if (isdigit(buf[i]))
+			digits++;
+		else if (buf[i] != ' ' && buf[i] != '\n' && buf[i] != '\t')
+			return 0;
+	}
+	return digits > 0;
+}
+
+/*
+ * The PID in a lock file: HDB ASCII ("%10d\n", possibly followed by more
+ * words after a blank) or, for a 4-byte file that is not text, the binary
+ * int of old UUCP.  Returns 0 when the content is no PID.
+ */
+static pid_t
+lock_entry_parse(const unsigned char *buf, size_t n)
+{
+	long long value = 0;
+	int32_t binary;
+	size_t i = 0, start;
+
+	if (n == sizeof binary && !lock_entry_is_text(buf, n)) {
+		memcpy(&binary, buf, sizeof binary);
+		return binary > 0 ? (pid_t)binary : 0;
+	}
+	while (i < n && (buf[i] == ' ' || buf[i] == '\t'))
+		i++;
+	start = i;
+	while (i < n && isdigit(buf[i])) {
+		value = value * 10 + (buf[i] - '0');
+		if (value > INT_MAX)
+			return 0;
+		i++;
+	}
+	if (i == start || (i < n && !isspace(buf[i])))
+		return 0;
+	return (pid_t)value;
+}
+
+/*
+ * Judge a lock whose file names pid: stale when the process is gone, has
+ * exited, or started after the file was written (the PID was reused); EPERM
+ * from kill() means the process exists and belongs to someone else.
+ */
+void
+lock_entry_judge_pid(struct lock_entry *e, pid_t pid)
+{
+	struct timespec start;
+	char state = '?';
+	int error;
+
+	e->pid = pid;
+	e->why = LOCK_WHY_PID;
+	if (kill(pid, 0) == -1 && errno == ESRCH) {
+		e->state = LOCK_STATE_STALE;
+		e->why = LOCK_WHY_DEAD;
+		return;
+	}
+	error = lock_proc_start(pid, &start, &state);
+	if (error == -ENOENT && kill(pid, 0) == -1 && errno == ESRCH) {
+		/* It exited between the two looks. */
+		e->state = LOCK_STATE_STALE;
+		e->why = LOCK_WHY_DEAD;
+		return;
+	}
+	if (error == 0 && (state == 'Z' || state == 'X')) {
+		e->state = LOCK_STATE_STALE;
+		e->why = LOCK_WHY_ZOMBIE;
+		lock_proc_comm(pid, e->program, sizeof e->program);
+		return;
+	}
+	if (error == 0 && start.tv_sec > e->mtime + LOCK_REUSE_SLACK) {
+		e->state = LOCK_STATE_STALE;
+		e->why = LOCK_WHY_REUSED;
+		return;
+	}
+	/* Without /proc we can't tell a reused PID: keep the lock. */
+	e->state = pid == getpid() ? LOCK_STATE_OURS : LOCK_STATE_LIVE;
+	lock_proc_comm(pid, e->program, sizeof e->program);
+}
+
+/* Judge what a lock file holds: a PID, or nothing that is one. */
+static void
+lock_entry_judge(struct lock_entry *e, const unsigned char *buf, size_t n)
+{
+	pid_t pid;
+	time_t now;
+
+	if ((pid = lock_entry_parse(buf, n)) > 0) {
+		lock_entry_judge_pid(e, pid);
+		return;
+	}
+	e->why = n == 0 ? LOCK_WHY_EMPTY : LOCK_WHY_GARBAGE;
+	now = time(NULL);
+	if (now - e->mtime < LOCK_FRESH_SECONDS &&
+	    e->mtime - now < LOCK_FRESH_SECONDS)
+		e->state = LOCK_STATE_FRESH;
+	else
+		e->state = LOCK_STATE_STALE;
+}
+
+/*
+ * Read and judge the lock name in dirfd.  Never follows a symlink, never
+ * blocks on a FIFO, never reads more than LOCK_MAX_BYTES: the directory is
+ * world-writable and the name may be anything.  Returns -ENOENT when there
+ * is no such name.
+ */
+int
+lock_entry_read(int dirfd, const char *name, struct lock_entry *e)
+{
+	unsigned char buf[LOCK_MAX_BYTES];
+	struct stat st;
+	ssize_t n;
+	int fd, error = 0;
+
+	memset(e, 0, sizeof *e);
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return -errno;
+	lock_entry_stat(e, &st);
+	if (e->state == LOCK_STATE_HOSTILE)
+		return 0;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		e->state = LOCK_STATE_HOSTILE;
+		e->why = errno == ELOOP ? LOCK_WHY_SYMLINK : LOCK_WHY_UNREADABLE;
+		return 0;
+	}
+	/* The name may have been replaced since the lstat: judge what is open. */
+	if (fstat(fd, &st) == -1) {
+		error = -errno;
+		goto out;
+	}
+	lock_entry_stat(e, &st);
+	if (e->state == LOCK_STATE_HOSTILE)
+		goto out;
+	if ((n = read(fd, buf, sizeof buf)) == -1) {
+		error = -errno;
+		goto out;
+	}
+	lock_entry_judge(e, buf, (size_t)n);
+out:
+	close(fd);
+	return error;
+}
+
+/* A user's name and number for messages, e.g. "nobody (uid 65534)". */
+void
+lock_user_name(uid_t uid, char *buf, size_t len)
+{
+	struct passwd pw, *found = NULL;
+	char tmp[1024];
+
+	if (getpwuid_r(uid, &pw, tmp, sizeof tmp, &found) == 0 && found != NULL)
+		snprintf(buf, len, "%s (uid %lu)", found->pw_name, (unsigned long)uid);
+	else
+		snprintf(buf, len, "uid %lu", (unsigned long)uid);
+}
+
+/* Who holds a lock, in words: "process 1234 (minicom)" and the like. */
+void
+lock_entry_describe(const struct lock_entry *e, char *buf, size_t len)
+{
+	const char *what = "a special file";
+	char user[96];
+
+	lock_user_name(e->uid, user, sizeof user);
+	switch (e->state) {
+	case LOCK_STATE_LIVE:
+		snprintf(buf, len, "process %ld (%s)", (long)e->pid,
+		    e->program[0] != '\0' ? e->program : "unknown program");
+		return;
+	case LOCK_STATE_OURS:
+		snprintf(buf, len, "this process %ld (%s)", (long)e->pid,
+		    e->program[0] != '\0' ? e->program : "unknown program");
+		return;
+	case LOCK_STATE_FRESH:
+		snprintf(buf, len, "an unknown process still writing it "
+		    "(pid unknown: the file is %s, written %lds ago by %s)",
+		    e->why == LOCK_WHY_EMPTY ? "empty" : "unparsable",
+		    (long)(time(NULL) - e->mtime), user);
+		return;
+	case LOCK_STATE_STALE:
+		lock_entry_why_stale(e, buf, len);
+		return;
+	case LOCK_STATE_HOSTILE:
+		break;
+	}
+	switch (e->why) {
+	case LOCK_WHY_SYMLINK:
+		what = "a symbolic link";
+		break;
+	case LOCK_WHY_DIRECTORY:
+		what = "a directory";
+		break;
+	case LOCK_WHY_FIFO:
+		what = "a FIFO";
+		break;
+	case LOCK_WHY_HUGE:
+		what = "too long to be a lock file";
+		break;
+	case LOCK_WHY_UNREADABLE:
+		what = "unreadable";
+		break;
+	default:
+		break;
+	}
+	snprintf(buf, len, "an unknown party (pid unknown: the entry is %s, "
+	    "owned by %s; it is left alone)", what, user);
+}
+
+/* Why a stale lock is stale, for the log line that reports breaking it. */
+void
+lock_entry_why_stale(const struct lock_entry *e, char *buf, size_t len)
+{
+	switch (e->why) {
+	case LOCK_WHY_ZOMBIE:
+		snprintf(buf, len, "process %ld (%s), which has exited",
+		    (long)e->pid, e->program[0] != '\0' ? e->program : "unknown program");
+		break;
+	case LOCK_WHY_REUSED:
+		snprintf(buf, len, "process %ld, which is gone (the PID now "
+		    "belongs to a process started after the lock was written)",
+		    (long)e->pid);
+		break;
+	case LOCK_WHY_EMPTY:
+	case LOCK_WHY_GARBAGE:
+		snprintf(buf, len, "no process (the file is %s and %lds old)",
+		    e->why == LOCK_WHY_EMPTY ? "empty" : "unparsable",
+		    (long)(time(NULL) - e->mtime));
+		break;
+	default:
+		snprintf(buf, len, "dead process %ld", (long)e->pid);
+		break;
+	}
+}

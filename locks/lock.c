@@ -1,0 +1,773 @@
+/*
+ * locks: acquire, release and probe a device under every lock convention of
+ * the host at once (LOCKS.md): three HDB lock-file names, gensio's SVR4
+ * device-number name, and flock() on the device.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "locks/lock-internal.h"
+
+/* Losing a race for one name more often than this means something is wrong. */
+#define LOCK_TRIES 8
+
+/* The conventions that are lock files; LOCK_KIND_FLOCK is the device itself. */
+#define LOCK_FILES LOCK_KIND_FLOCK
+
+struct lock {
+	char device[PATH_MAX];                   /* resolved */
+	char dir[PATH_MAX];                      /* lock directory, for messages */
+	char names[LOCK_FILES][NAME_MAX + 1];    /* "" when n/a or a duplicate */
+	int dirfd;
+	int fd;                                  /* device, or -1 */
+	int check_only;
+	unsigned held;                           /* bit per kind: files we made */
+	pid_t pid;                               /* who made them */
+};
+
+static lock_log_fn *lock_logger;
+static void *lock_logger_arg;
+
+void
+lock_set_logger(lock_log_fn *fn, void *arg)
+{
+	lock_logger = fn;
+	lock_logger_arg = arg;
+}
+
+/* Send a message to the log hook, if there is one. */
+void
+lock_log(int level, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+	int n;
+
+	if (lock_logger == NULL)
+		return;
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n == -1)
+		return;
+	lock_logger(level, msg, lock_logger_arg);
+	free(msg);
+}
+
+/* Replace *cause (when cause is not NULL) with a new allocated message. */
+void
+lock_set_cause(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cause == NULL)
+		return;
+	free(*cause);
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		*cause = NULL;
+	va_end(ap);
+}
+
+const char *
+lock_kind_name(enum lock_kind kind)
+{
+	static const char *const names[] = {
+		[LOCK_KIND_FHS] = "FHS",
+		[LOCK_KIND_CU] = "cu",
+		[LOCK_KIND_LIBVIRT] = "libvirt",
+		[LOCK_KIND_SVR4] = "SVR4",
+		[LOCK_KIND_FLOCK] = "flock",
+	};
+
+	if ((unsigned)kind >= LOCK_KIND_COUNT)
+		return "unknown";
+	return names[kind];
+}
+
+const char *
+lock_state_name(enum lock_state state)
+{
+	static const char *const names[] = {
+		[LOCK_STATE_LIVE] = "live",
+		[LOCK_STATE_STALE] = "stale",
+		[LOCK_STATE_FRESH] = "fresh",
+		[LOCK_STATE_HOSTILE] = "hostile",
+		[LOCK_STATE_OURS] = "ours",
+	};
+
+	if ((unsigned)state > LOCK_STATE_OURS)
+		return "unknown";
+	return names[state];
+}
+
+/* The lock name of a device; st is its stat(), for the SVR4 numbers. */
+static int
+lock_name_of(enum lock_kind kind, const char *device, const struct stat *st,
+    char *buf, size_t len)
+{
+	const char *stem = device, *slash;
+	char *p;
+	int n;
+
+	switch (kind) {
+	case LOCK_KIND_FHS:
+		/* minicom and ser2net: /dev/pts/3 is "pts_3". */
+		if (strncmp(stem, "/dev/", 5) == 0)
+			stem += 5;
+		break;
+	case LOCK_KIND_CU:
+		/* Taylor UUCP: only what follows the last slash, "3". */
+		if ((slash = strrchr(device, '/')) != NULL)
+			stem = slash + 1;
+		break;
+	case LOCK_KIND_LIBVIRT:
+		/* libvirt strips "/dev" and keeps the slash after it: "_pts_3". */
+		if (strncmp(stem, "/dev", 4) == 0)
+			stem += 4;
+		break;
+	case LOCK_KIND_SVR4:
+		if (!S_ISCHR(st->st_mode) && !S_ISBLK(st->st_mode))
+			return -ENODEV;
+		n = snprintf(buf, len, "LCK.%03u.%03u", major(st->st_rdev),
+		    minor(st->st_rdev));
+		if (n < 0 || (size_t)n >= len)
+			return -ENAMETOOLONG;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+	if (*stem == '\0')
+		return -EINVAL;
+	n = snprintf(buf, len, "LCK..%s", stem);
+	if (n < 0 || (size_t)n >= len || n > NAME_MAX)
+		return -ENAMETOOLONG;
+	for (p = buf; *p != '\0'; p++) {
+		if (*p == '/')
+			*p = '_';
+	}
+	return 0;
+}
+
+int
+lock_name(enum lock_kind kind, const char *device, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (kind == LOCK_KIND_SVR4 && stat(device, &st) == -1)
+		return -errno;
+	return lock_name_of(kind, device, &st, buf, len);
+}
+
+/* Copy a string, cut to fit: for names in messages and holders. */
+static void
+lock_copy(char *dst, size_t len, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/*
+ * The full path of one of our lock names, for messages and holders.
+ * lock_prepare() made sure that it fits.
+ */
+static void
+lock_path(const struct lock *l, enum lock_kind kind, char *buf, size_t len)
+{
+	if (kind == LOCK_KIND_FLOCK)
+		lock_copy(buf, len, l->device);
+	else if (snprintf(buf, len, "%s/%s", l->dir, l->names[kind]) >= (int)len)
+		lock_copy(buf, len, l->names[kind]);
+}
+
+/*
+ * Resolve the device (a symlink and the device it names are one device),
+ * work out its lock names, one file per distinct name, and open the lock
+ * directory.
+ */
+static int
+lock_prepare(struct lock *l, const char *lockdir, const char *device,
+    struct stat *st, char **cause)
+{
+	size_t n;
+	int kind, other, error;
+
+	if (realpath(device, l->device) == NULL || stat(l->device, st) == -1) {
+		error = -errno;
+		lock_set_cause(cause, "cannot resolve device %s: %s", device,
+		    strerror(-error));
+		return error;
+	}
+	for (kind = 0; kind < LOCK_FILES; kind++) {
+		error = lock_name_of(kind, l->device, st, l->names[kind],
+		    sizeof l->names[kind]);
+		if (error == -ENODEV) {
+			/* Not a device node: it has no device numbers. */
+			l->names[kind][0] = '\0';
+			continue;
+		}
+		if (error != 0) {
+			lock_set_cause(cause, "cannot name the %s lock file of %s: %s",
+			    lock_kind_name(kind), l->device, strerror(-error));
+			return error;
+		}
+		for (other = 0; other < kind; other++) {
+			if (strcmp(l->names[other], l->names[kind]) == 0)
+				l->names[kind][0] = '\0';
+		}
+	}
+
+	n = strlen(lockdir);
+	while (n > 1 && lockdir[n - 1] == '/')
+		n--;
+	if (n + 1 + NAME_MAX >= sizeof l->dir) {
+		lock_set_cause(cause, "lock directory name too long: %s", lockdir);
+		return -ENAMETOOLONG;
+	}
+	memcpy(l->dir, lockdir, n);
+	l->dir[n] = '\0';
+	if ((l->dirfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		error = -errno;
+		lock_set_cause(cause, "cannot open lock directory %s for %s: %s",
+		    l->dir, l->device, strerror(-error));
+		return error;
+	}
+	return 0;
+}
+
+/* Fill a holder for the caller from what an entry was found to be. */
+static void
+lock_holder_fill(struct lock_holder *h, enum lock_kind kind, const char *path,
+    const struct lock_entry *e)
+{
+	memset(h, 0, sizeof *h);
+	h->kind = kind;
+	h->state = e->state;
+	lock_copy(h->path, sizeof h->path, path);
+	h->pid = e->pid;
+	lock_copy(h->program, sizeof h->program, e->program);
+	h->since = e->mtime;
+}
+
+/* Refuse the device because of the holder e of one convention. */
+static int
+lock_busy(const struct lock *l, enum lock_kind kind, const struct lock_entry *e,
+    struct lock_holder *holder, char **cause)
+{
+	char path[PATH_MAX], who[512];
+
+	lock_path(l, kind, path, sizeof path);
+	lock_entry_describe(e, who, sizeof who);
+	if (holder != NULL)
+		lock_holder_fill(holder, kind, path, e);
+	if (kind == LOCK_KIND_FLOCK)
+		lock_set_cause(cause, "%s is locked: flock on %s is held by %s",
+		    l->device, path, who);
+	else
+		lock_set_cause(cause, "%s is locked: lock file %s is held by %s",
+		    l->device, path, who);
+	return -EBUSY;
+}
+
+/* Warn once per process and directory that locks there are only checked. */
+static void
+lock_warn_check_only(const struct lock *l, int error)
+{
+	static struct {
+		dev_t dev;
+		ino_t ino;
+	} warned[16];
+	static size_t nwarned;
+	struct stat st;
+	size_t i;
+
+	if (fstat(l->dirfd, &st) == 0) {
+		for (i = 0; i < nwarned; i++) {
+			if (warned[i].dev == st.st_dev && warned[i].ino == st.st_ino)
+				return;
+		}
+		if (nwarned < sizeof warned / sizeof warned[0]) {
+			warned[nwarned].dev = st.st_dev;
+			warned[nwarned].ino = st.st_ino;
+			nwarned++;
+		}
+	}
+	lock_log(LOG_WARNING, "lock directory %s is not writable (%s): devices "
+	    "such as %s are checked for other holders but not locked there",
+	    l->dir, strerror(-error), l->device);
+}
+
+/*
+ * Write our PID in HDB format to a new temporary file in the lock directory,
+ * to be linked to each lock name: link() either makes a complete lock file
+ * or fails, so no peer ever sees ours half-written.
+ */
+static int
+lock_tmp_create(struct lock *l, char *name, size_t len)
+{
+	char text[16];
+	int fd = -1, error = 0, i, n;
+
+	n = snprintf(text, sizeof text, "%10ld\n", (long)l->pid);
+	for (i = 0; i < LOCK_TRIES && fd == -1; i++) {
+		snprintf(name, len, "LTMP.conbroker.%ld.%d", (long)l->pid, i);
+		fd = openat(l->dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd == -1 && errno != EEXIST) {
+			error = -errno;
+			goto fail;
+		}
+		/*
+		 * A file with our PID in its name is left over by a dead
+		 * process that had our PID, or planted by someone else: drop
+		 * it if we may, and use the next name either way.
+		 */
+		if (fd == -1)
+			unlinkat(l->dirfd, name, 0);
+	}
+	if (fd == -1) {
+		error = -EEXIST;
+		goto fail;
+	}
+	/* The umask must not make the lock unreadable to peers. */
+	if (fchmod(fd, 0644) == -1 || write(fd, text, (size_t)n) != n) {
+		error = errno != 0 ? -errno : -ENOSPC;
+		close(fd);
+		unlinkat(l->dirfd, name, 0);
+		goto fail;
+	}
+	if (close(fd) == -1) {
+		error = -errno;
+		unlinkat(l->dirfd, name, 0);
+		goto fail;
+	}
+	return 0;
+fail:
+	name[0] = '\0';
+	return error;
+}
+
+/* Say why a stale lock we are not allowed to remove stays. */
+static int
+lock_break_refused(const struct lock *l, const char *path,
+    const struct lock_entry *stale, int error, char **cause)
+{
+	char user[96], why[256];
+	struct stat st;
+
+	lock_user_name(stale->uid, user, sizeof user);
+	lock_entry_why_stale(stale, why, sizeof why);
+	if (fstat(l->dirfd, &st) == 0 && (st.st_mode & S_ISVTX) &&
+	    stale->uid != geteuid()) {
+		lock_set_cause(cause, "%s: cannot break the stale lock file %s "
+		    "left by %s: it belongs to %s and the sticky directory %s "
+		    "lets only its owner or root remove it (%s)", l->device, path,
+		    why, user, l->dir, strerror(-error));
+	} else {
+		lock_set_cause(cause, "%s: cannot break the stale lock file %s "
+		    "(owned by %s) left by %s: %s", l->device, path, user, why,
+		    strerror(-error));
+	}
+	return error;
+}
+
+/*
+ * Remove a stale lock so that it cannot take a live one with it: move it
+ * aside, and drop what was moved only if it is still stale.  Two breakers
+ * cannot both win: the second one moves aside the first one's fresh lock,
+ * finds it live and links it back.  Returns 0 to try the name again.
+ */
+static int
+lock_break(struct lock *l, enum lock_kind kind, const struct lock_entry *stale,
+    char **cause)
+{
+	char aside[64], path[PATH_MAX], why[256];
+	struct lock_entry e;
+	int error;
+
+	lock_path(l, kind, path, sizeof path);
+	snprintf(aside, sizeof aside, "LBRK.conbroker.%ld", (long)l->pid);
+	if (renameat(l->dirfd, l->names[kind], l->dirfd, aside) == -1) {
+		if (errno == ENOENT)
+			return 0; /* someone else broke it first */
+		return lock_break_refused(l, path, stale, -errno, cause);
+	}
+	error = lock_entry_read(l->dirfd, aside, &e);
+	if (error == 0 && e.state != LOCK_STATE_STALE) {
+		/* A lock written since we looked: give it back, never clobber. */
+		if (linkat(l->dirfd, aside, l->dirfd, l->names[kind], 0) == -1) {
+			lock_entry_describe(&e, why, sizeof why);
+			lock_log(LOG_ERR, "%s: could not put back lock file %s of %s "
+			    "(%s)", l->device, path, why, strerror(errno));
+		}
+		unlinkat(l->dirfd, aside, 0);
+		return 0;
+	}
+	unlinkat(l->dirfd, aside, 0);
+	lock_entry_why_stale(&e, why, sizeof why);
+	lock_log(LOG_NOTICE, "%s: broke stale lock file %s left by %s",
+	    l->device, path, error == 0 ? why : "a process that is gone");
+	return 0;
+}
+
+/* Hold one lock name: link our file to it, breaking a stale lock in the way. */
+static int
+lock_take(struct lock *l, enum lock_kind kind, const char *tmp,
+    struct lock_holder *holder, char **cause)
+{
+	char path[PATH_MAX];
+	struct lock_entry e;
+	int tries, error;
+
+	lock_path(l, kind, path, sizeof path);
+	for (tries = 0; tries < LOCK_TRIES; tries++) {
+		if (linkat(l->dirfd, tmp, l->dirfd, l->names[kind], 0) == 0) {
+			l->held |= 1u << kind;
+			return 0;
+		}
+		if (errno != EEXIST) {
+			error = -errno;
+			lock_set_cause(cause, "%s: cannot create lock file %s: %s",
+			    l->device, path, strerror(-error));
+			return error;
+		}
+		error = lock_entry_read(l->dirfd, l->names[kind], &e);
+		if (error == -ENOENT)
+			continue;
+		if (error != 0) {
+			lock_set_cause(cause, "%s: cannot read lock file %s: %s",
+			    l->device, path, strerror(-error));
+			return error;
+		}
+		if (e.state != LOCK_STATE_STALE)
+			return lock_busy(l, kind, &e, holder, cause);
+		if ((error = lock_break(l, kind, &e, cause)) != 0)
+			return error;
+	}
+	lock_set_cause(cause, "%s: lock file %s kept changing under us; gave up "
+	    "after %d attempts", l->device, path, LOCK_TRIES);
+	return -EBUSY;
+}
+
+/* Check one lock name without creating it (lock directory not writable). */
+static int
+lock_check(struct lock *l, enum lock_kind kind, struct lock_holder *holder,
+    char **cause)
+{
+	char path[PATH_MAX];
+	struct lock_entry e;
+	int error;
+
+	error = lock_entry_read(l->dirfd, l->names[kind], &e);
+	if (error == -ENOENT)
+		return 0;
+	if (error != 0) {
+		lock_path(l, kind, path, sizeof path);
+		lock_set_cause(cause, "%s: cannot read lock file %s: %s",
+		    l->device, path, strerror(-error));
+		return error;
+	}
+	/* A stale lock we may not remove holds nothing: ignore it. */
+	if (e.state == LOCK_STATE_STALE)
+		return 0;
+	return lock_busy(l, kind, &e, holder, cause);
+}
+
+/* The holder of a flock on the device, from /proc/locks when it says. */
+static void
+lock_flock_holder(const struct stat *st, struct lock_entry *e)
+{
+	pid_t pids[8];
+	size_t n = 0, i;
+
+	memset(e, 0, sizeof *e);
+	e->state = LOCK_STATE_LIVE;
+	if (lock_proc_flock_holders(st, pids, 8, &n) != 0)
+		return;
+	for (i = 0; i < n && i < 8; i++) {
+		e->pid = pids[i];
+		if (pids[i] != getpid())
+			break;
+	}
+	if (e->pid == getpid())
+		e->state = LOCK_STATE_OURS;
+	if (e->pid > 0)
+		lock_proc_comm(e->pid, e->program, sizeof e->program);
+}
+
+/* Open the device and, unless told not to, flock it as picocom and tio do. */
+static int
+lock_open_device(struct lock *l, int flags, struct lock_holder *holder,
+    char **cause)
+{
+	struct lock_entry e;
+	struct stat st;
+	int error;
+
+	l->fd = open(l->device, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (l->fd == -1) {
+		error = -errno;
+		if (error == -EBUSY) {
+			/* TIOCEXCL: a program holds it in exclusive mode. */
+			memset(&e, 0, sizeof e);
+			e.state = LOCK_STATE_LIVE;
+			if (holder != NULL)
+				lock_holder_fill(holder, LOCK_KIND_FLOCK, l->device, &e);
+			lock_set_cause(cause, "%s is locked: it is in exclusive use "
+			    "(TIOCEXCL) by a process of unknown pid", l->device);
+		} else {
+			lock_set_cause(cause, "cannot open %s: %s", l->device,
+			    strerror(-error));
+		}
+		return error;
+	}
+	if (flags & LOCK_F_NOFLOCK)
+		return 0;
+	if (flock(l->fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	error = -errno;
+	if (error != -EWOULDBLOCK) {
+		lock_set_cause(cause, "cannot flock %s: %s", l->device,
+		    strerror(-error));
+		return error;
+	}
+	if (fstat(l->fd, &st) == -1)
+		memset(&st, 0, sizeof st);
+	lock_flock_holder(&st, &e);
+	return lock_busy(l, LOCK_KIND_FLOCK, &e, holder, cause);
+}
+
+/*
+ * Re-read every lock file we made: a peer that broke one of them while we
+ * were taking the others holds the device now, not us.
+ */
+static int
+lock_verify(struct lock *l, struct lock_holder *holder, char **cause)
+{
+	char path[PATH_MAX];
+	struct lock_entry e;
+	int kind, error;
+
+	for (kind = 0; kind < LOCK_FILES; kind++) {
+		if (!(l->held & (1u << kind)))
+			continue;
+		error = lock_entry_read(l->dirfd, l->names[kind], &e);
+		if (error == 0 && e.pid == l->pid && e.state == LOCK_STATE_OURS)
+			continue;
+		/* Not ours any more: leave it to whoever has it. */
+		l->held &= ~(1u << kind);
+		if (error == 0)
+			return lock_busy(l, kind, &e, holder, cause);
+		lock_path(l, kind, path, sizeof path);
+		lock_set_cause(cause, "%s is locked: lock file %s was removed by "
+		    "another program (pid unknown) while it was being taken",
+		    l->device, path);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+int
+lock_acquire(const char *lockdir, const char *device, int flags,
+    struct lock **out, struct lock_holder *holder, char **cause)
+{
+	struct lock *l;
+	struct stat st;
+	char tmp[64] = "";
+	int kind, error;
+
+	*out = NULL;
+	if (cause != NULL)
+		*cause = NULL;
+	if (holder != NULL)
+		memset(holder, 0, sizeof *holder);
+	if ((l = calloc(1, sizeof *l)) == NULL)
+		return -ENOMEM;
+	l->dirfd = l->fd = -1;
+	l->pid = getpid();
+	if ((error = lock_prepare(l, lockdir, device, &st, cause)) != 0)
+		goto fail;
+
+	error = lock_tmp_create(l, tmp, sizeof tmp);
+	if (error == -EACCES || error == -EROFS || error == -EPERM) {
+		l->check_only = 1;
+		lock_warn_check_only(l, error);
+	} else if (error != 0) {
+		lock_set_cause(cause, "%s: cannot write a lock file in %s: %s",
+		    l->device, l->dir, strerror(-error));
+		goto fail;
+	}
+	for (kind = 0; kind < LOCK_FILES; kind++) {
+		if (l->names[kind][0] == '\0')
+			continue;
+		if (l->check_only)
+			error = lock_check(l, kind, holder, cause);
+		else
+			error = lock_take(l, kind, tmp, holder, cause);
+		if (error != 0)
+			goto fail;
+	}
+	if (tmp[0] != '\0')
+		unlinkat(l->dirfd, tmp, 0);
+	tmp[0] = '\0';
+
+	if (!(flags & LOCK_F_NOOPEN) &&
+	    (error = lock_open_device(l, flags, holder, cause)) != 0)
+		goto fail;
+	if ((error = lock_verify(l, holder, cause)) != 0)
+		goto fail;
+	*out = l;
+	return 0;
+
+fail:
+	if (tmp[0] != '\0')
+		unlinkat(l->dirfd, tmp, 0);
+	lock_release(l);
+	return error;
+}
+
+int
+lock_fd(const struct lock *lock)
+{
+	return lock->fd;
+}
+
+const char *
+lock_device(const struct lock *lock)
+{
+	return lock->device;
+}
+
+int
+lock_check_only(const struct lock *lock)
+{
+	return lock->check_only;
+}
+
+/*
+ * Give everything back in reverse order.  Closing the descriptor drops the
+ * flock; LOCK_UN is not used because a forked child shares the open file and
+ * would release its parent's lock with it.  A lock file is removed only if
+ * it still carries the caller's PID, so a child never removes its parent's.
+ */
+void
+lock_release(struct lock *lock)
+{
+	struct lock_entry e;
+	int kind;
+
+	if (lock == NULL)
+		return;
+	if (lock->fd != -1)
+		close(lock->fd);
+	for (kind = LOCK_FILES - 1; kind >= 0; kind--) {
+		if (!(lock->held & (1u << kind)))
+			continue;
+		if (lock_entry_read(lock->dirfd, lock->names[kind], &e) == 0 &&
+		    e.pid == getpid() && e.state != LOCK_STATE_HOSTILE)
+			unlinkat(lock->dirfd, lock->names[kind], 0);
+	}
+	if (lock->dirfd != -1)
+		close(lock->dirfd);
+	free(lock);
+}
+
+/* Add one holder to the probe's answer; count goes on past max. */
+static void
+lock_probe_add(struct lock_holder *holders, size_t max, size_t *count,
+    enum lock_kind kind, const char *path, const struct lock_entry *e)
+{
+	if (*count < max)
+		lock_holder_fill(&holders[*count], kind, path, e);
+	(*count)++;
+}
+
+/* Who holds a flock on the device, without taking it when /proc says. */
+static void
+lock_probe_flock(const struct lock *l, const struct stat *st,
+    struct lock_holder *holders, size_t max, size_t *count)
+{
+	struct lock_entry e;
+	pid_t pids[8];
+	size_t n, i;
+	int fd;
+
+	if (lock_proc_flock_holders(st, pids, 8, &n) == 0) {
+		for (i = 0; i < n && i < 8; i++) {
+			memset(&e, 0, sizeof e);
+			e.pid = pids[i];
+			e.state = pids[i] == getpid() ? LOCK_STATE_OURS :
+			    LOCK_STATE_LIVE;
+			if (pids[i] > 0)
+				lock_proc_comm(pids[i], e.program, sizeof e.program);
+			lock_probe_add(holders, max, count, LOCK_KIND_FLOCK,
+			    l->device, &e);
+		}
+		return;
+	}
+	/* No /proc/locks: try the lock itself, which tells that, not who. */
+	fd = open(l->device, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1)
+		return;
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1 && errno == EWOULDBLOCK) {
+		memset(&e, 0, sizeof e);
+		e.state = LOCK_STATE_LIVE;
+		lock_probe_add(holders, max, count, LOCK_KIND_FLOCK, l->device, &e);
+	}
+	close(fd);
+}
+
+int
+lock_probe(const char *lockdir, const char *device,
+    struct lock_holder *holders, size_t max, size_t *count, char **cause)
+{
+	char path[PATH_MAX];
+	struct lock_entry e;
+	struct lock *l;
+	struct stat st;
+	int kind, error;
+
+	*count = 0;
+	if (cause != NULL)
+		*cause = NULL;
+	if ((l = calloc(1, sizeof *l)) == NULL)
+		return -ENOMEM;
+	l->dirfd = l->fd = -1;
+	if ((error = lock_prepare(l, lockdir, device, &st, cause)) != 0)
+		goto out;
+	for (kind = 0; kind < LOCK_FILES; kind++) {
+		if (l->names[kind][0] == '\0')
+			continue;
+		error = lock_entry_read(l->dirfd, l->names[kind], &e);
+		lock_path(l, kind, path, sizeof path);
+		if (error == -ENOENT)
+			continue;
+		if (error != 0) {
+			lock_set_cause(cause, "%s: cannot read lock file %s: %s",
+			    l->device, path, strerror(-error));
+			goto out;
+		}
+		lock_probe_add(holders, max, count, kind, path, &e);
+	}
+	lock_probe_flock(l, &st, holders, max, count);
+	error = 0;
+out:
+	if (l->dirfd != -1)
+		close(l->dirfd);
+	free(l);
+	return error;
+}
