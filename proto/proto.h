@@ -68,7 +68,7 @@ enum proto_code {
 /* NOTICE kinds. */
 enum proto_notice {
 	PROTO_NOTICE_INFO = 0,      /* plain text */
-	PROTO_NOTICE_TAKEOVER = 1,  /* you took over from someone (text names them) */
+	PROTO_NOTICE_TAKEOVER = 1,  /* to the evicted writer: text names the new one */
 	PROTO_NOTICE_MISSED = 2,    /* count bytes of output were skipped */
 	PROTO_NOTICE_DEMOTED = 3,   /* writer stopped reading: now under watcher rules */
 	PROTO_NOTICE_WATCHER = 4    /* a watcher joined or left */
