@@ -214,6 +214,7 @@ static int proto_check_len(const struct proto_layout *l, size_t len,
 	return 0;
 }
 
+/* NULL becomes "" so that an absent optional name encodes as empty. */
 struct proto_str proto_str(const char *s)
 {
 	struct proto_str str = { "", 0 };
@@ -261,6 +262,7 @@ static void proto_put64(uint8_t *p, uint64_t v)
 	proto_put32(p + 4, (uint32_t)v);
 }
 
+/* Judge a header on its own, so that a bad frame costs 8 bytes at most. */
 int proto_decode_header(const uint8_t *buf, size_t avail, uint16_t *type,
     uint32_t *len, const char **why)
 {
@@ -340,6 +342,7 @@ truncated:
 	return -EPROTO;
 }
 
+/* Walk the type's fields; any byte left over means the peer and we disagree. */
 int proto_decode(uint16_t type, const uint8_t *payload, size_t len,
     struct proto_msg *msg, const char **why)
 {
@@ -481,6 +484,7 @@ static size_t proto_encode_field(const struct proto_field *f,
 	return 0;
 }
 
+/* Check everything first, so that a refused message leaves buf untouched. */
 ssize_t proto_encode(const struct proto_msg *msg, uint8_t *buf, size_t cap)
 {
 	const struct proto_layout *l = proto_layout((uint16_t)msg->type);
