@@ -1,0 +1,127 @@
+/*
+ * conbroker: the client's internal interfaces.
+ *
+ * One libuv loop.  transport.c connects to the broker (unix:, tcp:, ext:) and
+ * turns the byte stream into frames; console.c and list.c are the commands;
+ * term.c owns the terminal: raw mode, restored on every exit path, the escape
+ * character, and standard output with flow control.
+ */
+#ifndef CONBROKER_CLIENT_H
+#define CONBROKER_CLIENT_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "proto/proto.h"
+
+/* Exit codes, the contract of DESIGN.md (same numbers as the proto codes). */
+enum client_exit {
+	EXIT_OK = 0,
+	EXIT_USAGE = 1,
+	EXIT_NOENT = 2,
+	EXIT_BUSY = 3,
+	EXIT_LOCKED = 4,
+	EXIT_UNREACHABLE = 5,
+	EXIT_TAKEOVER = 6,
+	EXIT_HANGUP = 7,
+	EXIT_DENIED = 8
+};
+
+struct client;
+
+/* What a command does with the connection. */
+struct client_ops {
+	void (*ready)(struct client *c);                       /* HELLO answered */
+	void (*message)(struct client *c, const struct proto_msg *m);
+	void (*stop)(struct client *c);                        /* before exiting */
+};
+
+struct client {
+	uv_loop_t *loop;
+	const char *uri;
+	const struct client_ops *ops;
+	void *cmd;                   /* the command's state */
+
+	/* transport.c */
+	union {
+		uv_handle_t handle;
+		uv_stream_t stream;
+		uv_pipe_t pipe;
+		uv_tcp_t tcp;
+	} conn;
+	int conn_open;
+	uv_pipe_t ext_in, ext_out;   /* ext: the command's stdin and stdout */
+	uv_process_t proc;
+	int ext, ext_running, ext_lost;
+	int64_t ext_status;
+	int ext_signal;
+	uv_stream_t *rd, *wr;
+	struct proto_reader reader;
+	size_t queued;               /* bytes queued to the broker */
+	unsigned heartbeat_ms;
+	int hello_done;
+	int reading;
+
+	/* Ending. */
+	int finishing;
+	int exit_code;
+	char *exit_msg;
+};
+
+/* transport.c */
+const char *client_default_uri(void);
+int client_connect(struct client *c, const char *uri);
+int client_send(struct client *c, const struct proto_msg *m);
+int client_send_data(struct client *c, const uint8_t *data, size_t len);
+void client_pause(struct client *c, int paused);
+/* Resume reading, and handle the frames that waited in the buffer. */
+void client_resume(struct client *c);
+/* Why the connection ended, for the exit message. */
+void client_lost_reason(struct client *c, char *buf, size_t len);
+/* End: remember the first exit code and message, close everything. */
+void client_finish(struct client *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void client_close_transport(struct client *c);
+
+/* term.c: the user's side. */
+struct term_opts {
+	int escape;        /* -1: none */
+	int readonly;
+	int quiet;
+};
+
+int term_parse_escape(const char *s, int *out);
+void term_escape_name(int esc, char *buf, size_t len);
+int term_start(struct client *c, const struct term_opts *o);
+int term_is_tty(void);
+void term_raw(int on);
+void term_winsize(uint16_t *rows, uint16_t *cols);
+/* Output from the console to stdout; pauses the broker when stdout is slow. */
+void term_output(struct client *c, const uint8_t *data, size_t len);
+/* A line for the user on stderr, correct in raw mode too. */
+void term_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void term_stop(struct client *c);
+int term_drained(void);
+/* The console tells term that stdin reached its end / the session is live. */
+void term_attached(struct client *c);
+
+/* console.c */
+struct console_opts {
+	const char *domain;
+	const char *devname;
+	int force, readonly, nohistory;
+	int escape;
+	unsigned linger_ms;
+};
+int console_run(struct client *c, const struct console_opts *o);
+/* term.c calls these. */
+void console_input(struct client *c, const uint8_t *data, size_t len);
+void console_escape(struct client *c);
+void console_eof(struct client *c);
+void console_resized(struct client *c);
+void console_output_drained(struct client *c);
+
+/* list.c */
+int list_run(struct client *c, int json);
+
+#endif

@@ -1,0 +1,401 @@
+/*
+ * console: one console of one domain — its pty descriptor, its locks, its
+ * history ring, and the flow of bytes between the pty and the sessions.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+
+/* Most bytes read from a pty in one callback, so one busy console cannot
+ * starve the others on the loop. */
+#define CONSOLE_READ_BATCH (1024 * 1024)
+
+static void console_on_poll(uv_poll_t *poll, int status, int events);
+
+struct console *console_new(struct server *s, const struct conf_domain *d,
+    const struct conf_console *cc)
+{
+	struct console *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->server = s;
+	c->domain = d;
+	c->conf = cc;
+	c->fd = -1;
+	c->name = xasprintf("%s/%s", d->name, cc->alias);
+	c->state = CONSOLE_CLOSED;
+	return c;
+}
+
+void console_free(struct console *c)
+{
+	if (c == NULL)
+		return;
+	console_close(c);
+	ring_free(&c->ring);
+	free(c->inbuf);
+	free(c->name);
+	free(c);
+}
+
+/* Save the device's settings and make it a clean byte pipe. */
+static int console_make_raw(struct console *c, char **cause)
+{
+	struct termios raw;
+
+	if (tcgetattr(c->fd, &c->saved_termios) < 0) {
+		int rc = -errno;
+
+		*cause = xasprintf("%s: %s is not a terminal (%s)", c->name,
+		    c->conf->pty_path, strerror(errno));
+		return rc;
+	}
+	if (ioctl(c->fd, TIOCGWINSZ, &c->saved_winsize) < 0)
+		memset(&c->saved_winsize, 0, sizeof(c->saved_winsize));
+	c->saved_valid = 1;
+	raw = c->saved_termios;
+	cfmakeraw(&raw);
+	raw.c_cflag |= CLOCAL | CREAD;
+	raw.c_cc[VMIN] = 1;
+	raw.c_cc[VTIME] = 0;
+	if (tcsetattr(c->fd, TCSANOW, &raw) < 0) {
+		int rc = -errno;
+
+		*cause = xasprintf("%s: cannot set %s to raw mode (%s)", c->name,
+		    c->conf->pty_path, strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
+/* Lock and open a hypervisor's pty. */
+static int console_open_pty(struct console *c, struct lock_holder *holder, char **cause)
+{
+	int rc;
+
+	rc = lock_acquire(c->server->conf->lock_dir, c->conf->pty_path, 0,
+	    &c->lock, holder, cause);
+	if (rc < 0)
+		return rc;
+	c->fd = lock_fd(c->lock);
+	rc = console_make_raw(c, cause);
+	if (rc < 0) {
+		lock_release(c->lock);
+		c->lock = NULL;
+		c->fd = -1;
+		c->saved_valid = 0;
+	}
+	return rc;
+}
+
+/* Open the console's device: lock a hypervisor pty, or spawn the command. */
+int console_open(struct console *c, struct lock_holder *holder, char **cause)
+{
+	int rc;
+
+	if (c->state == CONSOLE_OPEN)
+		return 0;
+	if (c->ring.buf == NULL && ring_init(&c->ring, c->server->conf->history_size) < 0) {
+		*cause = xasprintf("%s: out of memory for the history", c->name);
+		return -ENOMEM;
+	}
+	if (c->conf->type == CONF_CONSOLE_SPAWN) {
+		rc = spawn_console(c->conf->spawn_argv, &c->fd, &c->child, cause);
+		if (rc == 0)
+			log_info("%s: spawned %s as pid %d", c->name,
+			    c->conf->spawn_argv[0], (int)c->child);
+	} else {
+		rc = console_open_pty(c, holder, cause);
+		if (rc == 0)
+			log_info("%s: opened %s%s", c->name, c->conf->pty_path,
+			    lock_check_only(c->lock) ? " (lock directory read-only: checked, not locked)" : "");
+	}
+	if (rc < 0)
+		return rc;
+	c->poll = malloc(sizeof(*c->poll));
+	if (c->poll == NULL || uv_poll_init(c->server->loop, c->poll, c->fd) < 0) {
+		free(c->poll);
+		c->poll = NULL;
+		*cause = xasprintf("%s: cannot watch the device", c->name);
+		console_close(c);
+		return -EIO;
+	}
+	c->poll->data = c;
+	c->poll_events = 0;
+	c->hup_pending = 0;
+	c->state = CONSOLE_OPEN;
+	console_update(c);
+	return 0;
+}
+
+static void console_poll_closed(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* Restore the device as we found it and give back every lock. */
+void console_close(struct console *c)
+{
+	if (c->poll != NULL) {
+		uv_poll_stop(c->poll);
+		uv_close((uv_handle_t *)c->poll, console_poll_closed);
+		c->poll = NULL;
+	}
+	if (c->fd >= 0 && c->saved_valid) {
+		tcsetattr(c->fd, TCSANOW, &c->saved_termios);
+		if (c->saved_winsize.ws_row || c->saved_winsize.ws_col)
+			ioctl(c->fd, TIOCSWINSZ, &c->saved_winsize);
+	}
+	c->saved_valid = 0;
+	if (c->lock != NULL) {
+		lock_release(c->lock);
+		c->lock = NULL;
+		log_info("%s: released %s", c->name, c->conf->pty_path);
+	} else if (c->fd >= 0) {
+		close(c->fd);
+	}
+	c->fd = -1;
+	if (c->child > 0)
+		kill(-c->child, SIGHUP); /* the session loses its terminal */
+	free(c->inbuf);
+	c->inbuf = NULL;
+	c->inlen = c->inoff = 0;
+	if (c->state == CONSOLE_OPEN)
+		c->state = CONSOLE_CLOSED;
+}
+
+/* The ring offset that reading the pty must not overwrite. */
+static uint64_t console_keep(const struct console *c)
+{
+	if (c->writer != NULL && !c->writer->lossy && !c->writer->ending)
+		return c->writer->cursor;
+	return c->ring.head;
+}
+
+/* Start or stop watching the pty for what the console needs now. */
+void console_update(struct console *c)
+{
+	uint8_t *p;
+	int events = 0;
+
+	if (c->state != CONSOLE_OPEN || c->poll == NULL)
+		return;
+	if (ring_space(&c->ring, console_keep(c), &p) > 0)
+		events |= UV_READABLE;
+	else if (!c->hup_pending)
+		events |= UV_DISCONNECT;
+	if (c->inlen > 0)
+		events |= UV_WRITABLE;
+	if (events == c->poll_events)
+		return;
+	c->poll_events = events;
+	if (events == 0)
+		uv_poll_stop(c->poll);
+	else
+		uv_poll_start(c->poll, events, console_on_poll);
+}
+
+/* Send what the ring now holds to every session. */
+static void console_pump_all(struct console *c)
+{
+	struct peer *p, *next;
+
+	for (p = c->watchers; p != NULL; p = next) {
+		next = p->next_watcher;
+		session_pump(p);
+	}
+	if (c->writer != NULL)
+		session_pump(c->writer);
+}
+
+/* The other side of the pty went away: deliver what is left, then end. */
+static void console_hangup(struct console *c, const char *why)
+{
+	char *msg;
+
+	log_info("%s: hung up (%s)", c->name, why);
+	c->hungup_at = wall_ms();
+	console_close(c);
+	c->state = CONSOLE_HUNGUP;
+	c->child = 0;
+	if (c->conf->type == CONF_CONSOLE_SPAWN)
+		msg = xasprintf("console %s hung up: %s exited", c->name,
+		    c->conf->spawn_argv[0]);
+	else
+		msg = xasprintf("console %s hung up: the domain stopped or closed %s",
+		    c->name, c->conf->pty_path);
+	console_end_all(c, PROTO_CODE_HANGUP, msg);
+	free(msg);
+}
+
+/* Read the pty into the ring, as far as the writer's cursor allows. */
+static void console_read(struct console *c)
+{
+	size_t total = 0, room;
+	uint8_t *p;
+	ssize_t n;
+
+	while (c->state == CONSOLE_OPEN && total < CONSOLE_READ_BATCH) {
+		room = ring_space(&c->ring, console_keep(c), &p);
+		if (room == 0)
+			break;
+		n = read(c->fd, p, room);
+		if (n > 0) {
+			ring_commit(&c->ring, (size_t)n);
+			total += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (total > 0)
+			console_pump_all(c);
+		console_hangup(c, n == 0 ? "end of file" : strerror(errno));
+		return;
+	}
+	if (total > 0)
+		console_pump_all(c);
+}
+
+/* Write the input the pty could not take before. */
+static void console_flush_input(struct console *c)
+{
+	ssize_t n;
+
+	while (c->inoff < c->inlen) {
+		n = write(c->fd, c->inbuf + c->inoff, c->inlen - c->inoff);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n < 0) {
+			log_warn("%s: writing to %s failed: %s", c->name,
+			    c->conf->pty_path ? c->conf->pty_path : "the pty", strerror(errno));
+			break;
+		}
+		c->inoff += (size_t)n;
+	}
+	free(c->inbuf);
+	c->inbuf = NULL;
+	c->inlen = c->inoff = 0;
+	if (c->writer != NULL)
+		session_resume_input(c->writer);
+}
+
+static void console_on_poll(uv_poll_t *poll, int status, int events)
+{
+	struct console *c = poll->data;
+
+	if (status < 0) {
+		console_hangup(c, uv_strerror(status));
+		return;
+	}
+	if ((events & UV_WRITABLE) && c->inlen > 0)
+		console_flush_input(c);
+	if (c->state != CONSOLE_OPEN)
+		return;
+	if (events & UV_READABLE)
+		console_read(c);
+	else if (events & UV_DISCONNECT)
+		c->hup_pending = 1; /* read the rest, and the EIO, once there is room */
+	if (c->state == CONSOLE_OPEN)
+		console_update(c);
+}
+
+/* Writer input to the pty; what it cannot take now waits, and so does the writer. */
+int console_input(struct console *c, const uint8_t *data, size_t len)
+{
+	ssize_t n = 0;
+
+	if (c->state != CONSOLE_OPEN)
+		return 1;
+	if (c->inlen == 0) {
+		do
+			n = write(c->fd, data, len);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			log_warn("%s: writing to the pty failed: %s", c->name, strerror(errno));
+			return 1; /* the read side reports the hangup */
+		}
+		if (n < 0)
+			n = 0;
+		if ((size_t)n == len)
+			return 1;
+	}
+	c->inbuf = realloc(c->inbuf, c->inlen + len - (size_t)n);
+	if (c->inbuf == NULL) {
+		log_err("%s: out of memory for input", c->name);
+		abort();
+	}
+	memcpy(c->inbuf + c->inlen, data + n, len - (size_t)n);
+	c->inlen += len - (size_t)n;
+	console_update(c);
+	return 0;
+}
+
+/* The writer's window size reaches the pty, and so the guest or the child. */
+void console_resize(struct console *c, uint16_t rows, uint16_t cols)
+{
+	struct winsize ws = { .ws_row = rows, .ws_col = cols };
+
+	if (c->state != CONSOLE_OPEN || rows == 0 || cols == 0)
+		return;
+	if (ioctl(c->fd, TIOCSWINSZ, &ws) < 0)
+		log_warn("%s: cannot set the window size: %s", c->name, strerror(errno));
+	else
+		log_debug("%s: window size %ux%u", c->name, cols, rows);
+}
+
+/* End every session: each gets what the ring still holds, then the reason. */
+void console_end_all(struct console *c, uint32_t code, const char *message)
+{
+	struct peer *p, *next;
+
+	for (p = c->watchers; p != NULL; p = next) {
+		next = p->next_watcher;
+		session_end(p, code, message);
+	}
+	if (c->writer != NULL)
+		session_end(c->writer, code, message);
+}
+
+/* With capture "attached", the device is held only while someone is there. */
+void console_maybe_close(struct console *c)
+{
+	if (c->state != CONSOLE_OPEN || c->writer != NULL || c->watchers != NULL)
+		return;
+	if (c->conf->capture == CONF_CAPTURE_ALWAYS || c->conf->type == CONF_CONSOLE_SPAWN)
+		return;
+	if (c->server->stopping)
+		return;
+	console_close(c);
+}
+
+/* A child exited: say so; its pty reports the hangup through the reads. */
+int console_reap(struct server *s, pid_t pid, int status)
+{
+	struct console *c;
+
+	for (c = s->consoles; c != NULL; c = c->next) {
+		if (c->child != pid)
+			continue;
+		if (WIFEXITED(status))
+			log_info("%s: pid %d exited with status %d", c->name, (int)pid,
+			    WEXITSTATUS(status));
+		else if (WIFSIGNALED(status))
+			log_info("%s: pid %d killed by signal %d", c->name, (int)pid,
+			    WTERMSIG(status));
+		c->child = 0;
+		return 1;
+	}
+	return 0;
+}

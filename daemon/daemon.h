@@ -1,0 +1,224 @@
+/*
+ * conbrokerd: the daemon's internal interfaces.
+ *
+ * The daemon is one libuv loop.  A struct server owns the registry (conf/),
+ * the listeners, every connection (struct peer) and every console (struct
+ * console).  A peer that opens a console becomes a session of it: the
+ * console's writer or one of its watchers.  A console owns its pty
+ * descriptor, its locks (locks/) and its history ring; sessions read the ring
+ * at their own cursors.  Memory of a handle is freed only in its close
+ * callback, as libuv requires.
+ */
+#ifndef CONBROKER_DAEMON_H
+#define CONBROKER_DAEMON_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <termios.h>
+#include <sys/ioctl.h>
+#include <uv.h>
+
+#include "conf/conf.h"
+#include "locks/lock.h"
+#include "proto/proto.h"
+
+struct console;
+struct server;
+
+/* log.c: one line per event on stderr, systemd style. */
+enum log_level { LOG_LVL_ERR = 3, LOG_LVL_WARN = 4, LOG_LVL_INFO = 6, LOG_LVL_DEBUG = 7 };
+void log_init(int verbose);
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_err(...) log_msg(LOG_LVL_ERR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+/* A lock_log_fn that forwards to log_msg. */
+void log_lock_hook(int level, const char *message, void *arg);
+
+/* ring.c: a byte ring addressed by absolute offsets that never wrap. */
+struct ring {
+	uint8_t *buf;
+	size_t size;
+	uint64_t head; /* offset one past the newest byte */
+};
+
+int ring_init(struct ring *r, size_t size);
+void ring_free(struct ring *r);
+/* The oldest offset still held. */
+uint64_t ring_tail(const struct ring *r);
+/* Contiguous bytes from offset off (>= tail) to head, at most max. */
+size_t ring_peek(const struct ring *r, uint64_t off, const uint8_t **ptr, size_t max);
+/* Contiguous free room at head that does not overwrite offsets >= keep. */
+size_t ring_space(const struct ring *r, uint64_t keep, uint8_t **ptr);
+void ring_commit(struct ring *r, size_t n);
+
+/* A connection from a client: before, during and after a session. */
+enum peer_transport { PEER_UNIX, PEER_TCP };
+
+struct peer {
+	struct server *server;
+	union {
+		uv_handle_t handle;
+		uv_stream_t stream;
+		uv_pipe_t pipe;
+		uv_tcp_t tcp;
+	} io;
+	uv_timer_t timer;          /* hello deadline, then linger on close */
+	struct proto_reader reader;
+	enum peer_transport transport;
+	uint64_t id;
+	char desc[160];            /* "uid 0 (root) pid 123 via unix" */
+	uid_t uid;
+	pid_t pid;
+	int hello_done;
+	int closing;
+	int paused;                /* input held back: the pty is full */
+	int reading;
+	size_t queued;             /* bytes handed to uv_write, not yet written */
+
+	/* Session state, when attached to a console. */
+	struct console *console;
+	int writer;                /* 1: the writer, 0: a watcher */
+	int lossy;                 /* a writer demoted to the watchers' rule */
+	uint32_t open_flags;
+	uint64_t cursor;           /* next ring offset to send */
+	uint64_t since_ms;         /* attached at (wall clock, ms) */
+	uint64_t last_input_ms;    /* last DATA (loop time) */
+	uint64_t last_alive_ms;    /* last frame of any kind (loop time) */
+	uint64_t last_progress_ms; /* last time output to this peer moved on */
+	int ending;                /* send the rest, then CLOSED end_code */
+	uint32_t end_code;
+	char *end_msg;
+	int ro_noticed;            /* a watcher was told its input is ignored */
+	int handles;               /* open libuv handles, freed at zero */
+	struct peer *next_watcher;
+	struct peer *prev, *next;  /* in server->peers */
+};
+
+/* console.c */
+enum console_state {
+	CONSOLE_CLOSED,   /* no descriptor (capture attached, nobody there) */
+	CONSOLE_OPEN,
+	CONSOLE_HUNGUP,   /* the other side went away; waits for a reload */
+};
+
+struct console {
+	struct server *server;
+	const struct conf_domain *domain; /* in server->conf, rebound on reload */
+	const struct conf_console *conf;
+	char *name;                       /* "domain/alias" for log lines */
+	enum console_state state;
+	int fd;
+	struct lock *lock;                /* NULL for spawned consoles */
+	pid_t child;                      /* spawned consoles: the process */
+	uv_poll_t *poll;                  /* allocated, freed in its close cb */
+	int poll_events;
+	struct ring ring;
+	int saved_valid;
+	struct termios saved_termios;
+	struct winsize saved_winsize;
+	uint8_t *inbuf;                   /* writer input the pty did not take */
+	size_t inlen, inoff;
+	struct peer *writer;
+	struct peer *watchers;
+	unsigned nwatchers;
+	uint64_t hungup_at;
+	int hup_pending;                  /* HUP seen while reading was held back */
+	int gone;                         /* removed by reload, freed when idle */
+	struct console *next;
+};
+
+struct console *console_new(struct server *s, const struct conf_domain *d,
+    const struct conf_console *c);
+void console_free(struct console *c);
+/* Open the device (locks, termios) or spawn the command. */
+int console_open(struct console *c, struct lock_holder *holder, char **cause);
+/* Restore and release the device; sessions must have been detached. */
+void console_close(struct console *c);
+/* Recompute which poll events the console needs (after any state change). */
+void console_update(struct console *c);
+/* Pass writer input to the pty; returns 1 when all of it was taken. */
+int console_input(struct console *c, const uint8_t *data, size_t len);
+void console_resize(struct console *c, uint16_t rows, uint16_t cols);
+/* End every session with a code and message, then close the device. */
+void console_end_all(struct console *c, uint32_t code, const char *message);
+/* Close the device if no session needs it any more. */
+void console_maybe_close(struct console *c);
+/* The spawned child of a console exited. */
+int console_reap(struct server *s, pid_t pid, int status);
+
+/* session.c: a peer attached to a console. */
+void session_open(struct peer *p, const struct proto_msg *m);
+/* Leave the console at once, send CLOSED, close the connection. */
+void session_detach(struct peer *p, uint32_t code, const char *message);
+/* Deliver what the ring still holds for this session, then CLOSED. */
+void session_end(struct peer *p, uint32_t code, const char *message);
+/* Leave the console without a word (the connection is going away). */
+void session_leave(struct peer *p);
+/* Send what the ring holds for this session, within the output budget. */
+void session_pump(struct peer *p);
+/* The pty took the pending input: let the writer's input flow again. */
+void session_resume_input(struct peer *p);
+void session_list(struct peer *p, const struct proto_msg *m);
+/* Check writers for staleness and for having stopped reading. */
+void session_tick(struct server *s);
+int session_is_stale(const struct peer *p);
+/* Describe a session's owner for messages: "uid 0 (root) pid 42 via unix". */
+const char *session_who(const struct peer *p);
+
+/* peer.c: connections. */
+struct peer *peer_new(struct server *s, enum peer_transport t);
+void peer_start(struct peer *p);
+void peer_close(struct peer *p, const char *why);
+/* Close after the queued output (e.g. a CLOSED frame) has been written. */
+void peer_close_after_flush(struct peer *p);
+int peer_send(struct peer *p, const struct proto_msg *m);
+int peer_send_data(struct peer *p, const uint8_t *data, size_t len);
+int peer_send_status(struct peer *p, uint16_t type, uint32_t code, const char *msg);
+int peer_send_notice(struct peer *p, uint32_t kind, uint64_t count, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Process input frames already buffered (after a pause ends). */
+void peer_process(struct peer *p);
+
+/* Output budget per session: what may be queued to the socket at once. */
+#define PEER_OUTPUT_BUDGET (256 * 1024)
+
+/* server.c */
+struct server {
+	uv_loop_t *loop;
+	struct conf *conf;
+	const char *config_path;       /* NULL: demo */
+	const char *socket_override;
+	struct listener *listeners;
+	struct peer *peers;
+	struct console *consoles;
+	struct console **index;        /* by registry position, see server.c */
+	size_t *domain_base;
+	uv_signal_t sig_term, sig_int, sig_hup, sig_chld;
+	uv_timer_t tick;
+	uint64_t next_peer_id;
+	unsigned heartbeat_ms;
+	int stopping;
+	int ready_fd;
+};
+
+int server_init(struct server *s, uv_loop_t *loop, struct conf *conf);
+int server_listen(struct server *s);
+void server_reload(struct server *s);
+void server_shutdown(struct server *s);
+void server_free(struct server *s);
+struct console *server_find_console(struct server *s, const struct conf_domain *d,
+    const struct conf_console *c);
+uint64_t server_now_ms(const struct server *s);
+
+/* spawn.c: a process on a new pty, as a container runtime starts one. */
+int spawn_console(char *const argv[], int *master, pid_t *pid, char **cause);
+
+/* util.c */
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t wall_ms(void);
+void format_since(uint64_t ms, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,161 @@
+/*
+ * conbrokerd: the console broker daemon.  Runs in the foreground.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+
+static void main_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: conbrokerd [-f FILE] [--demo] [--check] [-v] [--socket PATH] [--ready-fd N]\n"
+	    "  -f, --config FILE   broker configuration (default " CONF_DEFAULT_PATH ")\n"
+	    "      --demo          the embedded demo configuration (a domain 'demo')\n"
+	    "      --check         validate the configuration and every domain file, then exit\n"
+	    "      --socket PATH   listen on this Unix socket instead of the configured one\n"
+	    "      --ready-fd N    write a line to descriptor N once listening\n"
+	    "  -v, --verbose       log debugging detail\n"
+	    "  -V, --version       print the version\n");
+}
+
+/* --check: every problem as FILE:LINE: message, a summary, exit 0 or 1. */
+static int main_check(struct conf *conf, int rc, const struct conf_diags *diags,
+    const char *name)
+{
+	size_t i, consoles = 0;
+
+	for (i = 0; i < diags->count; i++)
+		fprintf(stderr, "%s\n", diags->items[i].text);
+	if (rc < 0 || conf == NULL) {
+		printf("%s: unusable (%zu errors)\n", name, diags->errors ? diags->errors : 1);
+		return 1;
+	}
+	for (i = 0; i < conf->ndomains; i++)
+		consoles += conf->domains[i].nconsoles;
+	printf("%s: %zu domains, %zu consoles, %zu errors, %zu warnings\n", name,
+	    conf->ndomains, consoles, diags->errors, diags->count - diags->errors);
+	return diags->errors ? 1 : 0;
+}
+
+/* Tell a supervisor that we are ready: systemd's socket and/or a descriptor. */
+static void main_ready(int fd)
+{
+	const char *ns = getenv("NOTIFY_SOCKET");
+
+	if (fd >= 0) {
+		if (write(fd, "READY\n", 6) < 0)
+			log_warn("cannot write to the ready descriptor: %s", strerror(errno));
+		close(fd);
+	}
+	if (ns != NULL && (ns[0] == '/' || ns[0] == '@') && strlen(ns) < 108) {
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(ns));
+
+		memcpy(sun.sun_path, ns, strlen(ns));
+		if (sun.sun_path[0] == '@')
+			sun.sun_path[0] = '\0';
+		if (s >= 0) {
+			if (sendto(s, "READY=1", 7, 0, (struct sockaddr *)&sun, len) < 0)
+				log_warn("cannot notify systemd: %s", strerror(errno));
+			close(s);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'f' },
+		{ "demo", no_argument, NULL, 'D' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "ready-fd", required_argument, NULL, 'R' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *config = NULL, *sock = NULL;
+	int demo = 0, check = 0, verbose = 0, ready_fd = -1, opt, rc;
+	struct conf_diags diags = { 0 };
+	struct conf *conf = NULL;
+	struct server server;
+	uv_loop_t *loop;
+	char *end;
+
+	while ((opt = getopt_long(argc, argv, "f:vVh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'f': config = optarg; break;
+		case 'D': demo = 1; break;
+		case 'C': check = 1; break;
+		case 'S': sock = optarg; break;
+		case 'v': verbose = 1; break;
+		case 'R':
+			ready_fd = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || ready_fd < 0) {
+				fprintf(stderr, "conbrokerd: --ready-fd: not a descriptor: %s\n", optarg);
+				return 1;
+			}
+			break;
+		case 'V': printf("conbrokerd %s\n", CONBROKER_VERSION); return 0;
+		case 'h': main_usage(stdout); return 0;
+		default: main_usage(stderr); return 1;
+		}
+	}
+	if (optind != argc || (demo && config != NULL)) {
+		main_usage(stderr);
+		return 1;
+	}
+	if (sock != NULL && strlen(sock) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		fprintf(stderr, "conbrokerd: --socket: path too long: %s\n", sock);
+		return 1;
+	}
+	if (!demo && config == NULL)
+		config = CONF_DEFAULT_PATH;
+	rc = demo ? conf_load_demo(&conf, &diags) : conf_load(config, &conf, &diags);
+	if (check) {
+		rc = main_check(conf, rc, &diags, demo ? "(demo)" : config);
+		conf_diags_free(&diags);
+		conf_free(conf);
+		return rc;
+	}
+	log_init(verbose);
+	for (size_t i = 0; i < diags.count; i++)
+		log_msg(diags.items[i].severity == CONF_ERROR ? LOG_LVL_ERR : LOG_LVL_WARN,
+		    "%s", diags.items[i].text);
+	conf_diags_free(&diags);
+	if (rc < 0 || conf == NULL) {
+		log_err("cannot start: %s is unusable", demo ? "the demo configuration" : config);
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	lock_set_logger(log_lock_hook, NULL);
+
+	loop = uv_default_loop();
+	memset(&server, 0, sizeof(server));
+	server.config_path = demo ? NULL : config;
+	server.socket_override = sock;
+	if (server_init(&server, loop, conf) < 0 || server_listen(&server) < 0) {
+		server_free(&server);
+		conf_free(server.conf);
+		return 1;
+	}
+	log_info("conbrokerd %s ready: %zu domains", CONBROKER_VERSION, server.conf->ndomains);
+	main_ready(ready_fd);
+	uv_run(loop, UV_RUN_DEFAULT);
+	server_free(&server);
+	conf_free(server.conf);
+	uv_loop_close(loop);
+	log_info("stopped");
+	return 0;
+}

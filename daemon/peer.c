@@ -1,0 +1,448 @@
+/*
+ * peer: one client connection — reading frames, dispatching them, writing
+ * frames back with bounded buffering, and closing cleanly.
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+
+#include "daemon/daemon.h"
+
+/* A client must say hello within this time, or it is dropped. */
+#define PEER_HELLO_TIMEOUT_MS 10000
+/* A closing peer that does not read its last frames is cut off after this. */
+#define PEER_LINGER_MS 5000
+
+struct peer_write {
+	uv_write_t req;
+	struct peer *peer;
+	size_t len;
+	uint8_t data[];
+};
+
+static void peer_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+static void peer_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+
+struct peer *peer_new(struct server *s, enum peer_transport t)
+{
+	struct peer *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->server = s;
+	p->transport = t;
+	p->id = ++s->next_peer_id;
+	p->pid = -1;
+	p->uid = (uid_t)-1;
+	proto_reader_init(&p->reader);
+	if (t == PEER_UNIX)
+		uv_pipe_init(s->loop, &p->io.pipe, 0);
+	else
+		uv_tcp_init(s->loop, &p->io.tcp);
+	uv_timer_init(s->loop, &p->timer);
+	p->io.handle.data = p;
+	p->timer.data = p;
+	p->handles = 2;
+	p->next = s->peers;
+	if (s->peers)
+		s->peers->prev = p;
+	s->peers = p;
+	return p;
+}
+
+/* Who is on the other end, for every log line and message about this peer. */
+static void peer_identify(struct peer *p)
+{
+	uv_os_fd_t fd;
+
+	if (p->transport == PEER_UNIX) {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		struct passwd pw, *res = NULL;
+		char buf[1024];
+
+		if (uv_fileno(&p->io.handle, &fd) == 0 &&
+		    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+			p->uid = cred.uid;
+			p->pid = cred.pid;
+			getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &res);
+			snprintf(p->desc, sizeof(p->desc), "uid %u (%s) pid %d via unix",
+			    (unsigned)cred.uid, res ? res->pw_name : "?", (int)cred.pid);
+		} else {
+			snprintf(p->desc, sizeof(p->desc), "client #%llu via unix",
+			    (unsigned long long)p->id);
+		}
+	} else {
+		struct sockaddr_storage ss;
+		int len = sizeof(ss);
+		char host[INET6_ADDRSTRLEN] = "?";
+		int port = 0;
+
+		if (uv_tcp_getpeername(&p->io.tcp, (struct sockaddr *)&ss, &len) == 0) {
+			if (ss.ss_family == AF_INET6) {
+				struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+				uv_ip6_name(a, host, sizeof(host));
+				port = ntohs(a->sin6_port);
+			} else {
+				struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+				uv_ip4_name(a, host, sizeof(host));
+				port = ntohs(a->sin_port);
+			}
+		}
+		snprintf(p->desc, sizeof(p->desc), "%s%s%s:%d via tcp",
+		    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port);
+	}
+}
+
+static void peer_on_hello_timeout(uv_timer_t *t)
+{
+	struct peer *p = t->data;
+
+	if (p->closing)
+		peer_close(p, "did not finish closing in time");
+	else
+		peer_close(p, "said no hello in time");
+}
+
+/* The connection is accepted: learn who it is, start reading. */
+void peer_start(struct peer *p)
+{
+	peer_identify(p);
+	log_debug("%s connected", p->desc);
+	uv_timer_start(&p->timer, peer_on_hello_timeout, PEER_HELLO_TIMEOUT_MS, 0);
+	if (uv_read_start(&p->io.stream, peer_on_alloc, peer_on_read) < 0)
+		peer_close(p, "cannot read from the connection");
+	else
+		p->reading = 1;
+}
+
+static void peer_on_handle_closed(uv_handle_t *h)
+{
+	struct peer *p = h->data;
+
+	if (--p->handles > 0)
+		return;
+	proto_reader_free(&p->reader);
+	free(p->end_msg);
+	free(p);
+}
+
+void peer_close(struct peer *p, const char *why)
+{
+	struct server *s = p->server;
+
+	if (p->handles == 0 || uv_is_closing(&p->io.handle))
+		return;
+	if (why != NULL)
+		log_info("%s: closing connection: %s", p->desc, why);
+	session_leave(p);
+	p->closing = 1;
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		s->peers = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	uv_close(&p->io.handle, peer_on_handle_closed);
+	uv_close((uv_handle_t *)&p->timer, peer_on_handle_closed);
+}
+
+void peer_close_after_flush(struct peer *p)
+{
+	if (uv_is_closing(&p->io.handle))
+		return;
+	p->closing = 1;
+	if (p->reading) {
+		uv_read_stop(&p->io.stream);
+		p->reading = 0;
+	}
+	if (p->queued == 0) {
+		peer_close(p, NULL);
+		return;
+	}
+	uv_timer_start(&p->timer, peer_on_hello_timeout, PEER_LINGER_MS, 0);
+}
+
+static void peer_on_write(uv_write_t *req, int status)
+{
+	struct peer_write *w = (struct peer_write *)req;
+	struct peer *p = w->peer;
+
+	p->queued -= w->len;
+	free(w);
+	if (status == UV_ECANCELED || uv_is_closing(&p->io.handle))
+		return;
+	if (status < 0) {
+		peer_close(p, uv_strerror(status));
+		return;
+	}
+	if (p->closing) {
+		if (p->queued == 0)
+			peer_close(p, NULL);
+		return;
+	}
+	if (p->console != NULL)
+		session_pump(p);
+}
+
+/* Write now what the socket takes; queue a copy of the rest. */
+static int peer_write(struct peer *p, uv_buf_t *bufs, unsigned nbufs)
+{
+	struct peer_write *w;
+	size_t total = 0, done, off = 0;
+	unsigned i;
+	int r;
+	uv_buf_t b;
+
+	if (uv_is_closing(&p->io.handle))
+		return -EPIPE;
+	for (i = 0; i < nbufs; i++)
+		total += bufs[i].len;
+	r = uv_try_write(&p->io.stream, bufs, nbufs);
+	if (r == UV_EAGAIN || r == UV_ENOSYS)
+		r = 0;
+	if (r < 0) {
+		peer_close(p, uv_strerror(r));
+		return r;
+	}
+	done = (size_t)r;
+	if (done == total)
+		return 0;
+	w = malloc(sizeof(*w) + total - done);
+	if (w == NULL) {
+		peer_close(p, "out of memory");
+		return -ENOMEM;
+	}
+	w->peer = p;
+	w->len = total - done;
+	for (i = 0; i < nbufs; i++) {
+		size_t skip = done > bufs[i].len ? bufs[i].len : done;
+
+		done -= skip;
+		memcpy(w->data + off, bufs[i].base + skip, bufs[i].len - skip);
+		off += bufs[i].len - skip;
+	}
+	b = uv_buf_init((char *)w->data, (unsigned)w->len);
+	r = uv_write(&w->req, &p->io.stream, &b, 1, peer_on_write);
+	if (r < 0) {
+		free(w);
+		peer_close(p, uv_strerror(r));
+		return r;
+	}
+	p->queued += w->len;
+	return 0;
+}
+
+int peer_send(struct peer *p, const struct proto_msg *m)
+{
+	uint8_t stackbuf[1024], *buf = stackbuf;
+	size_t need = proto_encoded_size(m);
+	ssize_t n;
+	uv_buf_t b;
+	int rc;
+
+	if (need > sizeof(stackbuf)) {
+		buf = malloc(need);
+		if (buf == NULL)
+			return -ENOMEM;
+	}
+	n = proto_encode(m, buf, need);
+	if (n < 0) {
+		log_err("%s: cannot encode %s: %s", p->desc, proto_type_name(m->type),
+		    strerror((int)-n));
+		rc = (int)n;
+		goto out;
+	}
+	b = uv_buf_init((char *)buf, (unsigned)n);
+	rc = peer_write(p, &b, 1);
+out:
+	if (buf != stackbuf)
+		free(buf);
+	return rc;
+}
+
+/* A DATA frame straight from the ring: header and payload in one write. */
+int peer_send_data(struct peer *p, const uint8_t *data, size_t len)
+{
+	uint8_t hdr[PROTO_HDR_SIZE];
+	uv_buf_t b[2];
+
+	proto_encode_header(hdr, PROTO_DATA, (uint32_t)len);
+	b[0] = uv_buf_init((char *)hdr, sizeof(hdr));
+	b[1] = uv_buf_init((char *)data, (unsigned)len);
+	return peer_write(p, b, 2);
+}
+
+int peer_send_status(struct peer *p, uint16_t type, uint32_t code, const char *msg)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.u.status.code = code;
+	m.u.status.message = proto_str(msg);
+	return peer_send(p, &m);
+}
+
+int peer_send_notice(struct peer *p, uint32_t kind, uint64_t count, const char *fmt, ...)
+{
+	struct proto_msg m;
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_NOTICE;
+	m.u.notice.kind = kind;
+	m.u.notice.count = count;
+	m.u.notice.text = proto_str(text);
+	return peer_send(p, &m);
+}
+
+/* HELLO: check the version, answer with ours and the heartbeat interval. */
+static int peer_hello(struct peer *p, const struct proto_msg *m)
+{
+	struct proto_msg r;
+	char *msg;
+
+	if (m->u.hello.version != PROTO_VERSION) {
+		msg = xasprintf("protocol version %u is not supported (this broker speaks %u)",
+		    m->u.hello.version, PROTO_VERSION);
+		log_info("%s: %s", p->desc, msg);
+		peer_send_status(p, PROTO_ERROR, PROTO_CODE_INTERNAL, msg);
+		free(msg);
+		peer_close_after_flush(p);
+		return -EPROTO;
+	}
+	p->hello_done = 1;
+	uv_timer_stop(&p->timer);
+	memset(&r, 0, sizeof(r));
+	r.type = PROTO_HELLO;
+	r.u.hello.version = PROTO_VERSION;
+	r.u.hello.heartbeat_ms = p->server->heartbeat_ms;
+	r.u.hello.software = proto_str("conbrokerd " CONBROKER_VERSION);
+	return peer_send(p, &r);
+}
+
+/* Writer input; a watcher's is ignored, and it is told so once. */
+static void peer_data(struct peer *p, const struct proto_msg *m)
+{
+	if (p->console == NULL)
+		return;
+	if (!p->writer) {
+		if (!p->ro_noticed)
+			peer_send_notice(p, PROTO_NOTICE_INFO, 0,
+			    "read-only session: input is ignored");
+		p->ro_noticed = 1;
+		return;
+	}
+	p->last_input_ms = server_now_ms(p->server);
+	if (!console_input(p->console, m->u.data.ptr, m->u.data.len))
+		p->paused = 1;
+}
+
+/* One frame from the client.  Returns -1 when the peer was dropped. */
+static int peer_dispatch(struct peer *p, const struct proto_msg *m)
+{
+	p->last_alive_ms = server_now_ms(p->server);
+	if (!p->hello_done) {
+		if (m->type != PROTO_HELLO) {
+			peer_close(p, "sent a frame before HELLO");
+			return -1;
+		}
+		return peer_hello(p, m) < 0 ? -1 : 0;
+	}
+	switch (m->type) {
+	case PROTO_OPEN:
+		session_open(p, m);
+		break;
+	case PROTO_DATA:
+		peer_data(p, m);
+		break;
+	case PROTO_RESIZE:
+		if (p->console != NULL && p->writer)
+			console_resize(p->console, m->u.resize.rows, m->u.resize.cols);
+		break;
+	case PROTO_HEARTBEAT:
+		break;
+	case PROTO_DETACH:
+		session_detach(p, PROTO_CODE_OK, "detached");
+		return -1;
+	case PROTO_LIST:
+		session_list(p, m);
+		break;
+	default:
+		log_info("%s: dropping connection: unexpected %s frame", p->desc,
+		    proto_type_name(m->type));
+		peer_close(p, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Handle the complete frames buffered so far, unless input is paused. */
+void peer_process(struct peer *p)
+{
+	struct proto_msg m;
+	const char *why = "malformed frame";
+	int r;
+
+	while (!p->paused && !p->closing) {
+		r = proto_reader_next(&p->reader, &m, &why);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			char *msg = xasprintf("dropping connection: %s", why);
+
+			peer_close(p, msg);
+			free(msg);
+			return;
+		}
+		if (peer_dispatch(p, &m) < 0)
+			return;
+	}
+	if (p->closing)
+		return;
+	if (p->paused && p->reading) {
+		uv_read_stop(&p->io.stream);
+		p->reading = 0;
+	} else if (!p->paused && !p->reading) {
+		p->reading = 1;
+		uv_read_start(&p->io.stream, peer_on_alloc, peer_on_read);
+	}
+}
+
+static void peer_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct peer *p = h->data;
+	size_t room = 0;
+	uint8_t *space;
+
+	(void)suggested;
+	space = proto_reader_space(&p->reader, &room);
+	*buf = uv_buf_init((char *)space, space ? (unsigned)room : 0);
+}
+
+static void peer_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+	struct peer *p = stream->data;
+
+	(void)buf;
+	if (nread > 0) {
+		proto_reader_commit(&p->reader, (size_t)nread);
+		peer_process(p);
+	} else if (nread == UV_EOF) {
+		peer_close(p, p->console ? "the client went away" : NULL);
+	} else if (nread < 0) {
+		peer_close(p, uv_strerror((int)nread));
+	}
+}

@@ -1,0 +1,418 @@
+/*
+ * session: a peer attached to a console, as its writer or as a watcher — who
+ * may open what, takeover, the output cursor and the list of consoles.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/daemon.h"
+
+const char *session_who(const struct peer *p)
+{
+	return p->desc;
+}
+
+/* A writer that sent nothing, not even a heartbeat, for stale-after seconds. */
+int session_is_stale(const struct peer *p)
+{
+	uint64_t now = server_now_ms(p->server);
+	uint64_t limit = (uint64_t)p->server->conf->stale_after * 1000;
+
+	return p->writer && now - p->last_alive_ms >= limit;
+}
+
+/* A bounded C string from a wire string. */
+static void session_cstr(char *buf, size_t len, struct proto_str s)
+{
+	size_t n = s.len < len - 1 ? s.len : len - 1;
+
+	memcpy(buf, s.ptr, n);
+	buf[n] = '\0';
+}
+
+static void session_error(struct peer *p, uint32_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Refuse an OPEN: the client prints the message and exits with the code. */
+static void session_error(struct peer *p, uint32_t code, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	log_info("refused %s: %s", session_who(p), msg ? msg : "(out of memory)");
+	peer_send_status(p, PROTO_ERROR, code, msg ? msg : "out of memory");
+	free(msg);
+}
+
+/* Take the session out of its console's tables. */
+void session_leave(struct peer *p)
+{
+	struct console *c = p->console;
+	struct peer **pp;
+
+	if (c == NULL)
+		return;
+	if (c->writer == p) {
+		c->writer = NULL;
+	} else {
+		for (pp = &c->watchers; *pp != NULL; pp = &(*pp)->next_watcher) {
+			if (*pp == p) {
+				*pp = p->next_watcher;
+				c->nwatchers--;
+				break;
+			}
+		}
+	}
+	p->next_watcher = NULL;
+	p->console = NULL;
+	log_info("%s: %s detached", c->name, session_who(p));
+	console_update(c);
+	console_maybe_close(c);
+}
+
+void session_detach(struct peer *p, uint32_t code, const char *message)
+{
+	session_leave(p);
+	peer_send_status(p, PROTO_CLOSED, code, message);
+	peer_close_after_flush(p);
+}
+
+void session_end(struct peer *p, uint32_t code, const char *message)
+{
+	if (p->console == NULL || p->ending) {
+		if (!p->ending)
+			session_detach(p, code, message);
+		return;
+	}
+	p->ending = 1;
+	p->end_code = code;
+	p->end_msg = xstrdup(message);
+	session_pump(p);
+}
+
+/* Send the ring from the session's cursor, as far as the output budget allows. */
+void session_pump(struct peer *p)
+{
+	struct console *c = p->console;
+	const uint8_t *ptr;
+	uint64_t tail, missed;
+	size_t n;
+	int moved = 0;
+
+	if (c == NULL || p->closing || c->ring.buf == NULL)
+		goto ending;
+	tail = ring_tail(&c->ring);
+	if (p->cursor < tail) {
+		missed = tail - p->cursor;
+		p->cursor = tail;
+		peer_send_notice(p, PROTO_NOTICE_MISSED, missed,
+		    "%" PRIu64 " bytes of output skipped: this session fell behind", missed);
+	}
+	while (!p->closing && p->queued < PEER_OUTPUT_BUDGET && p->cursor < c->ring.head) {
+		n = ring_peek(&c->ring, p->cursor, &ptr, PROTO_MAX_PAYLOAD);
+		if (peer_send_data(p, ptr, n) < 0)
+			return;
+		p->cursor += n;
+		moved = 1;
+	}
+	if (moved)
+		p->last_progress_ms = server_now_ms(p->server);
+	if (p->lossy && p->cursor == c->ring.head && !p->ending) {
+		p->lossy = 0;
+		peer_send_notice(p, PROTO_NOTICE_INFO, 0,
+		    "caught up: output is lossless again");
+	}
+	if (moved && c->writer == p)
+		console_update(c);
+ending:
+	if (p->ending && !p->closing && (c == NULL || p->cursor >= c->ring.head)) {
+		char *msg = p->end_msg;
+
+		p->end_msg = NULL;
+		p->ending = 0;
+		session_detach(p, p->end_code, msg ? msg : "");
+		free(msg);
+	}
+}
+
+void session_resume_input(struct peer *p)
+{
+	if (!p->paused)
+		return;
+	p->paused = 0;
+	peer_process(p);
+}
+
+/* Evict the writer: it is told by whom, and why. */
+static void session_takeover(struct peer *old, struct peer *p, int forced,
+    char *notice, size_t len)
+{
+	struct console *c = old->console;
+	uint64_t idle = (server_now_ms(p->server) - old->last_alive_ms) / 1000;
+	char *msg;
+
+	if (forced)
+		snprintf(notice, len, "took over console %s from %s (forced)", c->name,
+		    session_who(old));
+	else
+		snprintf(notice, len, "took over console %s from %s, silent for %" PRIu64
+		    "s (stale)", c->name, session_who(old), idle);
+	msg = xasprintf("console %s was taken over by %s%s", c->name, session_who(p),
+	    forced ? " (forced)" : ": this session was silent too long (stale)");
+	log_info("%s: %s", c->name, notice);
+	peer_send_notice(old, PROTO_NOTICE_TAKEOVER, 0, "%s", msg);
+	session_detach(old, PROTO_CODE_TAKEOVER, msg);
+	free(msg);
+}
+
+/* Open the console's device for a first session, mapping failures to codes. */
+static int session_open_device(struct peer *p, struct console *c)
+{
+	struct lock_holder holder;
+	char *cause = NULL;
+	uint32_t code;
+	int rc;
+
+	memset(&holder, 0, sizeof(holder));
+	rc = console_open(c, &holder, &cause);
+	if (rc == 0)
+		return 0;
+	if (rc == -EBUSY)
+		code = PROTO_CODE_LOCKED;
+	else if (rc == -EACCES || rc == -EPERM)
+		code = PROTO_CODE_DENIED;
+	else if (rc == -ENOENT || rc == -EIO || rc == -ENXIO)
+		code = PROTO_CODE_HANGUP;
+	else
+		code = PROTO_CODE_INTERNAL;
+	session_error(p, code, "%s", cause ? cause : strerror(-rc));
+	free(cause);
+	return rc;
+}
+
+/* Refuse while another client writes: name it and say what can be done. */
+static void session_busy(struct peer *p, struct console *c)
+{
+	struct peer *w = c->writer;
+	uint64_t idle = (server_now_ms(p->server) - w->last_input_ms) / 1000;
+	char since[64];
+
+	format_since(w->since_ms, since, sizeof(since));
+	session_error(p, PROTO_CODE_BUSY,
+	    "console %s is busy: %s has been writing to it since %s (idle %" PRIu64
+	    "s); use --force to take it over, or --readonly to watch",
+	    c->name, session_who(w), since, idle);
+}
+
+/* Find the console an OPEN names, or refuse with the reason. */
+static struct console *session_lookup(struct peer *p, const struct proto_msg *m)
+{
+	char dom[256], dev[256];
+	const struct conf_domain *d;
+	const struct conf_console *cc;
+	struct console *c;
+
+	session_cstr(dom, sizeof(dom), m->u.open.domain);
+	session_cstr(dev, sizeof(dev), m->u.open.devname);
+	d = conf_find_domain(p->server->conf, dom);
+	if (d == NULL) {
+		session_error(p, PROTO_CODE_NOENT, "no domain '%s' (see conbroker list)", dom);
+		return NULL;
+	}
+	cc = conf_find_console(d, dev[0] ? dev : NULL);
+	if (cc == NULL) {
+		if (dev[0])
+			session_error(p, PROTO_CODE_NOENT, "domain '%s' has no console '%s'",
+			    d->name, dev);
+		else
+			session_error(p, PROTO_CODE_NOENT, "domain '%s' has no console", d->name);
+		return NULL;
+	}
+	c = server_find_console(p->server, d, cc);
+	if (c == NULL || cc->type == CONF_CONSOLE_UNSUPPORTED) {
+		session_error(p, PROTO_CODE_NOENT,
+		    "console %s/%s is of type '%s', which conbroker does not serve",
+		    d->name, cc->alias, cc->source_type ? cc->source_type : "unknown");
+		return NULL;
+	}
+	if (cc->type == CONF_CONSOLE_PTY && cc->pty_path == NULL) {
+		session_error(p, PROTO_CODE_HANGUP,
+		    "domain '%s' is not running: console %s has no pty assigned",
+		    d->name, cc->alias);
+		return NULL;
+	}
+	if (c->state == CONSOLE_HUNGUP && cc->type == CONF_CONSOLE_PTY) {
+		char at[64];
+
+		format_since(c->hungup_at, at, sizeof(at));
+		session_error(p, PROTO_CODE_HANGUP,
+		    "console %s hung up at %s; it can be attached again once the domain's"
+		    " new pty is loaded (reload conbrokerd)", c->name, at);
+		return NULL;
+	}
+	return c;
+}
+
+/* OPEN: attach as writer or watcher, taking over a stale or forced writer. */
+void session_open(struct peer *p, const struct proto_msg *m)
+{
+	uint32_t flags = m->u.open.flags;
+	int readonly = (flags & PROTO_OPEN_READONLY) != 0;
+	struct console *c;
+	struct proto_msg reply;
+	char notice[512] = "";
+	uint64_t now = server_now_ms(p->server);
+
+	if (p->console != NULL) {
+		session_error(p, PROTO_CODE_INTERNAL, "this connection is already attached");
+		return;
+	}
+	c = session_lookup(p, m);
+	if (c == NULL)
+		return;
+	if (!readonly && c->writer != NULL) {
+		if (flags & PROTO_OPEN_FORCE)
+			session_takeover(c->writer, p, 1, notice, sizeof(notice));
+		else if (session_is_stale(c->writer))
+			session_takeover(c->writer, p, 0, notice, sizeof(notice));
+		else {
+			session_busy(p, c);
+			return;
+		}
+	}
+	if (c->state != CONSOLE_OPEN && session_open_device(p, c) < 0)
+		return;
+
+	p->console = c;
+	p->writer = !readonly;
+	p->lossy = 0;
+	p->open_flags = flags;
+	p->cursor = (flags & PROTO_OPEN_NOHISTORY) ? c->ring.head : ring_tail(&c->ring);
+	p->since_ms = wall_ms();
+	p->last_input_ms = p->last_alive_ms = p->last_progress_ms = now;
+	if (readonly) {
+		p->next_watcher = c->watchers;
+		c->watchers = p;
+		c->nwatchers++;
+	} else {
+		c->writer = p;
+	}
+	log_info("%s: %s attached as %s%s%s", c->name, session_who(p),
+	    readonly ? "watcher" : "writer", notice[0] ? "; " : "", notice);
+
+	memset(&reply, 0, sizeof(reply));
+	reply.type = PROTO_OPENED;
+	reply.u.opened.domain = proto_str(c->domain->name);
+	reply.u.opened.uuid = proto_str(c->domain->uuid_str);
+	reply.u.opened.alias = proto_str(c->conf->alias);
+	reply.u.opened.flags = flags;
+	reply.u.opened.notice = proto_str(notice);
+	peer_send(p, &reply);
+	if (!readonly)
+		console_resize(c, m->u.open.rows, m->u.open.cols);
+	session_pump(p);
+	console_update(c);
+}
+
+/* The state of one console for LIST. */
+static void session_list_entry(struct peer *p, const struct conf_domain *d,
+    const struct conf_console *cc)
+{
+	struct console *c = server_find_console(p->server, d, cc);
+	struct lock_holder holders[8];
+	struct proto_msg e;
+	char *cause = NULL;
+	size_t n = 0, i;
+
+	memset(&e, 0, sizeof(e));
+	e.type = PROTO_LIST_ENTRY;
+	e.u.entry.domain = proto_str(d->name);
+	e.u.entry.uuid = proto_str(d->uuid_str);
+	e.u.entry.alias = proto_str(cc->alias);
+	e.u.entry.pty = proto_str(cc->pty_path ? cc->pty_path : "");
+	e.u.entry.holder = proto_str("");
+	e.u.entry.state = PROTO_STATE_FREE;
+	if (cc->type == CONF_CONSOLE_UNSUPPORTED || c == NULL) {
+		e.u.entry.state = PROTO_STATE_UNSUPPORTED;
+		e.u.entry.holder = proto_str(cc->source_type ? cc->source_type : "");
+	} else if (cc->type == CONF_CONSOLE_PTY && cc->pty_path == NULL) {
+		e.u.entry.state = PROTO_STATE_NOPTY;
+	} else if (c->state == CONSOLE_HUNGUP && cc->type == CONF_CONSOLE_PTY) {
+		e.u.entry.state = PROTO_STATE_HUNGUP;
+	} else if (c->writer != NULL || c->watchers != NULL) {
+		e.u.entry.state = PROTO_STATE_ATTACHED;
+		e.u.entry.watchers = c->nwatchers;
+		if (c->writer != NULL) {
+			if (session_is_stale(c->writer))
+				e.u.entry.state = PROTO_STATE_STALE;
+			e.u.entry.holder = proto_str(session_who(c->writer));
+			e.u.entry.idle = (uint32_t)((server_now_ms(p->server) -
+			    c->writer->last_input_ms) / 1000);
+		}
+	} else if (c->state != CONSOLE_OPEN && cc->type == CONF_CONSOLE_PTY &&
+	    lock_probe(p->server->conf->lock_dir, cc->pty_path, holders, 8, &n, &cause) == 0) {
+		for (i = 0; i < n && i < 8; i++) {
+			if (holders[i].state == LOCK_STATE_LIVE ||
+			    holders[i].state == LOCK_STATE_HOSTILE ||
+			    holders[i].state == LOCK_STATE_FRESH) {
+				e.u.entry.state = PROTO_STATE_LOCKED;
+				e.u.entry.holder_pid = (uint32_t)holders[i].pid;
+				e.u.entry.holder = proto_str(holders[i].program[0] ?
+				    holders[i].program : lock_kind_name(holders[i].kind));
+				break;
+			}
+		}
+	}
+	free(cause);
+	peer_send(p, &e);
+}
+
+/* LIST: every console of every domain, in the registry's order. */
+void session_list(struct peer *p, const struct proto_msg *m)
+{
+	const struct conf *conf = p->server->conf;
+	struct proto_msg end;
+	size_t i, j;
+
+	(void)m;
+	for (i = 0; i < conf->ndomains && !p->closing; i++)
+		for (j = 0; j < conf->domains[i].nconsoles; j++)
+			session_list_entry(p, &conf->domains[i], &conf->domains[i].consoles[j]);
+	memset(&end, 0, sizeof(end));
+	end.type = PROTO_LIST_END;
+	peer_send(p, &end);
+}
+
+/* Once a second: a writer that stopped reading no longer holds the guest back. */
+void session_tick(struct server *s)
+{
+	uint64_t now = server_now_ms(s);
+	uint64_t limit = (uint64_t)s->conf->writer_timeout * 1000;
+	struct console *c;
+	struct peer *w;
+
+	for (c = s->consoles; c != NULL; c = c->next) {
+		w = c->writer;
+		if (w == NULL || w->lossy || w->ending || c->state != CONSOLE_OPEN)
+			continue;
+		if (c->ring.head - w->cursor < c->ring.size)
+			continue;
+		if (now - w->last_progress_ms < limit)
+			continue;
+		w->lossy = 1;
+		log_warn("%s: %s stopped reading for %us: output to it is now skipped when"
+		    " it falls behind", c->name, session_who(w), s->conf->writer_timeout);
+		peer_send_notice(w, PROTO_NOTICE_DEMOTED, 0,
+		    "you stopped reading for %us: output is now skipped while you are behind",
+		    s->conf->writer_timeout);
+		console_update(c);
+	}
+}

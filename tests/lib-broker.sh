@@ -1,0 +1,121 @@
+# Helpers for tests that run a real conbrokerd against fakevm ptys.
+#
+# Source after tests/lib.sh.  Everything lives in the test's private $T: the
+# socket $T/sock, the lock directory $T/lock, the config $T/conbroker.xml, one
+# domain file per domain under $T/domains, the daemon's log $T/broker.log.
+
+# fakevm_start NAME [fakevm options...]: a hypervisor side with a pty; sets
+# PTY_<NAME> to its /dev/pts path.  Its status lines go to $T/NAME.status and
+# it takes commands from the FIFO $T/NAME.ctl.
+fakevm_start() {
+	local name=$1; shift
+	rm -f "$T/$name.path" "$T/$name.status"
+	"$HELPERS/fakevm" --path-file "$T/$name.path" --status "$T/$name.status" \
+		--control "$T/$name.ctl" "$@" &
+	local pid=$!
+	cleanup_pid $pid
+	eval "FAKEVM_PID_$name=$pid"
+	wait_for 10 "[ -s '$T/$name.path' ]" || { diag "fakevm $name did not start"; return 1; }
+	eval "PTY_$name=\$(cat '$T/$name.path')"
+}
+
+# vm_ctl NAME COMMAND: one control command to a fakevm.
+vm_ctl() { printf '%s\n' "$2" > "$T/$1.ctl"; }
+
+# wait_status NAME REGEX [SECONDS]: until the fakevm reports a matching line.
+wait_status() {
+	wait_for "${3:-20}" "grep -Eq -- '$2' '$T/$1.status' 2>/dev/null"
+}
+
+# domain_file NAME UUID PTY [extra XML inside <domain>]: a libvirt domain in
+# the shape libvirt writes for a running QEMU guest (serial0 + console).
+domain_file() {
+	mkdir -p "$T/domains"
+	cat > "$T/domains/$1.xml" <<XML
+<domain type='kvm' id='7'>
+  <name>$1</name>
+  <uuid>$2</uuid>
+  <memory unit='KiB'>1048576</memory>
+  <vcpu placement='static'>1</vcpu>
+  <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <serial type='pty'>
+      <source path='$3'/>
+      <target type='isa-serial' port='0'><model name='isa-serial'/></target>
+      <alias name='serial0'/>
+    </serial>
+    <console type='pty' tty='$3'>
+      <source path='$3'/>
+      <target type='serial' port='0'/>
+      <alias name='serial0'/>
+    </console>
+  </devices>
+  ${4:-}
+</domain>
+XML
+}
+
+# broker_config [extra XML inside <conbroker>]: the daemon's config.
+broker_config() {
+	mkdir -p "$T/lock" "$T/domains"
+	cat > "$T/conbroker.xml" <<XML
+<conbroker>
+  <listen unix='$T/sock' mode='0600'/>
+  <locks dir='$T/lock'/>
+  <history size='${CB_HISTORY:-65536}'/>
+  <sessions stale-after='${CB_STALE:-30}' writer-timeout='${CB_WRITER_TIMEOUT:-10}'/>
+  <domains dir='$T/domains'/>
+  ${1:-}
+</conbroker>
+XML
+}
+
+# broker_start [conbrokerd options]: start the daemon, wait until it listens.
+broker_start() {
+	rm -f "$T/ready"
+	"$CONBROKERD" -f "$T/conbroker.xml" --ready-fd 3 "$@" 3>"$T/ready" 2>>"$T/broker.log" &
+	BROKER_PID=$!
+	cleanup_pid $BROKER_PID
+	if ! wait_for 20 "[ -s '$T/ready' ] || ! kill -0 $BROKER_PID 2>/dev/null" ||
+	    ! [ -s "$T/ready" ]; then
+		diag "conbrokerd did not start:"; sed 's/^/#   /' "$T/broker.log"
+		return 1
+	fi
+}
+
+# broker_stop: SIGTERM and wait for the exit status (in BROKER_STATUS).
+broker_stop() {
+	kill -TERM "$BROKER_PID" 2>/dev/null
+	wait "$BROKER_PID"; BROKER_STATUS=$?
+}
+
+# cb ARGS...: the client, talking to this test's daemon.
+cb() { "$CONBROKER" -c "unix:$T/sock" "$@"; }
+
+# A private tmux server per test, for clients that need a terminal.
+TMUX_SOCK="cbtest$$"
+tmux_cmd() { tmux -L "$TMUX_SOCK" -f /dev/null "$@"; }
+cleanup_cmd "tmux -L $TMUX_SOCK kill-server"
+
+# tmux_start NAME COMMAND: run COMMAND in a new 80x24 window; when it exits,
+# its status is written to $T/NAME.exit.
+tmux_start() {
+	local name=$1; shift
+	rm -f "$T/$name.exit"
+	if ! tmux_cmd has-session 2>/dev/null; then
+		tmux_cmd new-session -d -s main -x 80 -y 24 "sleep 100000"
+	fi
+	tmux_cmd new-window -d -t main -n "$name" \
+		"$*; echo \$? > '$T/$name.exit.tmp'; mv '$T/$name.exit.tmp' '$T/$name.exit'; sleep 100000"
+}
+tmux_screen() { tmux_cmd capture-pane -p -J -t "main:$1"; }
+tmux_keys() { local name=$1; shift; tmux_cmd send-keys -t "main:$name" "$@"; }
+# tmux_wait NAME REGEX [SECONDS]: until the window shows a match.
+tmux_wait() {
+	wait_for "${3:-20}" "tmux_cmd capture-pane -p -J -t 'main:$1' | grep -Eq -- '$2'"
+}
+# tmux_exit NAME [SECONDS]: wait for the command to end; its status on stdout.
+tmux_exit() {
+	wait_for "${2:-20}" "[ -s '$T/$1.exit' ]" && cat "$T/$1.exit"
+}
