@@ -371,7 +371,7 @@ void console_end_all(struct console *c, uint32_t code, const char *message)
 /* With capture "attached", the device is held only while someone is there. */
 void console_maybe_close(struct console *c)
 {
-	if (c->state != CONSOLE_OPEN || c->writer != NULL || c->watchers != NULL)
+	if (c->state != CONSOLE_OPEN || c->writer != NULL || c->watchers != NULL || c->busy)
 		return;
 	if (c->conf->capture == CONF_CAPTURE_ALWAYS || c->conf->type == CONF_CONSOLE_SPAWN)
 		return;

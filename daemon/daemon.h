@@ -125,6 +125,7 @@ struct console {
 	unsigned nwatchers;
 	uint64_t hungup_at;
 	int hup_pending;                  /* HUP seen while reading was held back */
+	int busy;                         /* mid-OPEN: keep the device open */
 	int gone;                         /* removed by reload, freed when idle */
 	struct console *next;
 };

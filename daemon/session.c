@@ -278,16 +278,20 @@ void session_open(struct peer *p, const struct proto_msg *m)
 	c = session_lookup(p, m);
 	if (c == NULL)
 		return;
+	/* Evicting the writer must not let go of the device on the way. */
+	c->busy = 1;
 	if (!readonly && c->writer != NULL) {
 		if (flags & PROTO_OPEN_FORCE)
 			session_takeover(c->writer, p, 1, notice, sizeof(notice));
 		else if (session_is_stale(c->writer))
 			session_takeover(c->writer, p, 0, notice, sizeof(notice));
 		else {
+			c->busy = 0;
 			session_busy(p, c);
 			return;
 		}
 	}
+	c->busy = 0;
 	if (c->state != CONSOLE_OPEN && session_open_device(p, c) < 0)
 		return;
 
