@@ -47,6 +47,8 @@ struct conf_console {
 	char **spawn_argv; /* CONF_CONSOLE_SPAWN: NULL-terminated argv */
 	char *file;        /* where it was defined */
 	int line;
+	int also_console;  /* a <serial> that a <console> names too (libvirt's
+	                      console on serial0): the default console */
 };
 
 struct conf_domain {
