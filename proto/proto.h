@@ -215,6 +215,34 @@ void proto_reader_commit(struct proto_reader *r, size_t n);
 int proto_reader_next(struct proto_reader *r, struct proto_msg *msg,
     const char **why);
 
+/*
+ * The PROXY protocol header that a TLS proxy (haproxy send-proxy /
+ * send-proxy-v2 / send-proxy-v2-ssl-cn, stunnel protocol = proxy) puts in
+ * front of a connection: version 1 (text) or 2 (binary, with TLVs).  Pure
+ * parsing; the daemon decides what to trust.
+ */
+#define PROTO_PROXY_V2_MAX 4096 /* larger v2 headers are refused */
+
+struct proto_proxy {
+	int version;             /* 1 or 2 */
+	int local;               /* v2 LOCAL or v1 UNKNOWN: no client address */
+	int family;              /* AF_INET, AF_INET6 or AF_UNSPEC */
+	char src_addr[46], dst_addr[46]; /* numeric text form */
+	uint16_t src_port, dst_port;
+	int tls;                 /* v2 SSL TLV: the client came over TLS */
+	int tls_cert_verified;   /* it sent a certificate in this connection and it verified */
+	char tls_cn[256];        /* the certificate's CN (SSL_CN sub-TLV), or "" */
+	char tls_version[32];    /* SSL_VERSION sub-TLV, or "" */
+};
+
+/*
+ * Parse a PROXY header at the start of buf.  Returns the header's length
+ * (> 0) when complete, 0 when more bytes are needed (and could still make a
+ * valid header), or -EPROTO with *why when the bytes are not a valid header.
+ */
+int proto_proxy_parse(const uint8_t *buf, size_t len, struct proto_proxy *out,
+    const char **why);
+
 const char *proto_type_name(uint16_t type);
 const char *proto_code_name(uint32_t code);
 const char *proto_state_name(uint32_t state);
