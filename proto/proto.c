@@ -667,3 +667,20 @@ const char *proto_state_name(uint32_t state)
 
 	return state < NFIELDS(names) ? names[state] : "unknown";
 }
+
+/* The bytes received but not yet taken, for a header that precedes frames. */
+size_t proto_reader_peek(const struct proto_reader *r, const uint8_t **ptr)
+{
+	*ptr = r->buf ? r->buf + r->off : NULL;
+	return r->len - r->off;
+}
+
+/* Drop n bytes that proto_reader_peek() showed (e.g. a PROXY header). */
+void proto_reader_consume(struct proto_reader *r, size_t n)
+{
+	if (n > r->len - r->off)
+		n = r->len - r->off;
+	r->off += n;
+	if (r->off == r->len)
+		r->off = r->len = 0;
+}

@@ -214,6 +214,9 @@ uint8_t *proto_reader_space(struct proto_reader *r, size_t *room);
 void proto_reader_commit(struct proto_reader *r, size_t n);
 int proto_reader_next(struct proto_reader *r, struct proto_msg *msg,
     const char **why);
+/* Raw access to the unread bytes, for a header that precedes the frames. */
+size_t proto_reader_peek(const struct proto_reader *r, const uint8_t **ptr);
+void proto_reader_consume(struct proto_reader *r, size_t n);
 
 /*
  * The PROXY protocol header that a TLS proxy (haproxy send-proxy /
