@@ -268,7 +268,7 @@ void session_open(struct peer *p, const struct proto_msg *m)
 	int readonly = (flags & PROTO_OPEN_READONLY) != 0;
 	struct console *c;
 	struct proto_msg reply;
-	char notice[512] = "";
+	char notice[1024] = "";
 	uint64_t now = server_now_ms(p->server);
 
 	if (p->console != NULL) {
