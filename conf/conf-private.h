@@ -51,8 +51,28 @@ struct conf_registry {
 	struct conf_index by_uuid;
 };
 
+/*
+ * The element kinds the tree filter tells apart (xml.c): only the subtrees
+ * conf reads are built; libvirt's others are parsed, checked and dropped.
+ */
+enum conf_xml_kind {
+	CONF_XML_KEEP,      /* keep the element and everything inside it */
+	CONF_XML_DOMSTATUS, /* keep only its <domain> */
+	CONF_XML_DOMAIN,    /* keep name, uuid, devices, metadata */
+	CONF_XML_DEVICES    /* keep serial and console */
+};
+
+#define CONF_XML_DEPTH 64
+
+struct conf_xml_filter {
+	unsigned char kinds[CONF_XML_DEPTH]; /* of the open kept elements */
+	unsigned depth;                      /* open kept elements */
+	unsigned skip;                       /* open elements of a dropped subtree */
+};
+
 struct conf_loader {
 	struct conf_diags *diags;
+	struct conf_xml_filter filter;
 	xmlParserCtxtPtr ctxt;
 	char *buf;            /* file contents, reused from file to file */
 	size_t bufsize;
@@ -85,6 +105,8 @@ __attribute__((format(printf, 5, 0)))
 void conf_vdiag(struct conf_diags *diags, enum conf_severity severity,
     const char *file, long line, const char *fmt, va_list ap);
 
+void conf_diags_move(struct conf_diags *to, struct conf_diags *from);
+
 /* xml.c */
 int conf_loader_init(struct conf_loader *ld, struct conf_diags *diags);
 void conf_loader_fini(struct conf_loader *ld);
@@ -104,6 +126,8 @@ void conf_xml_stray(struct conf_loader *ld, const xmlNode *node,
     const xmlNode *parent, const char *file);
 
 /* domain.c */
+int conf_domain_read(struct conf_loader *ld, xmlNode *root, const char *file,
+    struct conf_domain *d, int *name_line, int *uuid_line);
 int conf_domain_load(struct conf_loader *ld, xmlNode *root, const char *file);
 void conf_domain_clear(struct conf_domain *domain);
 void conf_console_clear(struct conf_console *console);

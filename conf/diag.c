@@ -63,3 +63,29 @@ void conf_diags_free(struct conf_diags *diags)
 	diags->count = 0;
 	diags->errors = 0;
 }
+
+/* Append the diagnostics of one list to another, emptying the first. */
+void conf_diags_move(struct conf_diags *to, struct conf_diags *from)
+{
+	struct conf_diag *items;
+	size_t i;
+
+	to->errors += from->errors;
+	if (from->count > 0) {
+		items = realloc(to->items,
+		    (to->count + from->count) * sizeof(*items));
+		if (items == NULL) {
+			for (i = 0; i < from->count; i++)
+				free(from->items[i].text);
+		} else {
+			memcpy(items + to->count, from->items,
+			    from->count * sizeof(*items));
+			to->items = items;
+			to->count += from->count;
+		}
+	}
+	free(from->items);
+	from->items = NULL;
+	from->count = 0;
+	from->errors = 0;
+}

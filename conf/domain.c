@@ -425,28 +425,40 @@ static int conf_domain_parse(struct conf_loader *ld, xmlNode *dom,
 }
 
 /*
- * Load the domain of a document (root: <domain> or <domstatus>) into the
- * registry.  Returns 0 when it was added, -EINVAL when it was reported and
- * skipped, -ENOMEM.
+ * Read the domain of a document (root: <domain> or <domstatus>) into *d,
+ * which the caller then owns.  Returns 0, -EINVAL when it was reported and
+ * must be skipped, or -ENOMEM.  Touches no registry: worker threads call it.
  */
-int conf_domain_load(struct conf_loader *ld, xmlNode *root, const char *file)
+int conf_domain_read(struct conf_loader *ld, xmlNode *root, const char *file,
+    struct conf_domain *d, int *name_line, int *uuid_line)
 {
-	struct conf_domain d;
 	size_t errors = ld->diags->errors;
-	int name_line = 0, uuid_line = 0, ret;
 	xmlNode *dom;
+	int ret;
 
-	memset(&d, 0, sizeof(d));
+	memset(d, 0, sizeof(*d));
 	dom = conf_domain_element(ld, root, file);
 	if (dom == NULL)
 		return -EINVAL;
-	d.file = conf_strdup(file);
-	if (d.file == NULL)
+	d->file = conf_strdup(file);
+	if (d->file == NULL)
 		return -ENOMEM;
-	d.line = conf_xml_line(dom);
-	ret = conf_domain_parse(ld, dom, &d, &name_line, &uuid_line);
+	d->line = conf_xml_line(dom);
+	ret = conf_domain_parse(ld, dom, d, name_line, uuid_line);
 	if (ret == 0 && ld->diags->errors > errors)
 		ret = -EINVAL;
+	if (ret < 0)
+		conf_domain_clear(d);
+	return ret;
+}
+
+/* Read a domain and add it to the registry: 0, -EINVAL (skipped), -ENOMEM. */
+int conf_domain_load(struct conf_loader *ld, xmlNode *root, const char *file)
+{
+	struct conf_domain d;
+	int name_line = 0, uuid_line = 0, ret;
+
+	ret = conf_domain_read(ld, root, file, &d, &name_line, &uuid_line);
 	if (ret == 0)
 		ret = conf_registry_add(ld, &d, name_line, uuid_line);
 	if (ret < 0)
