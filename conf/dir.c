@@ -36,6 +36,27 @@ static int conf_dir_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * Whether an entry may be a domain file.  A symlink (or an entry of unknown
+ * type) is followed with stat() first: opening a device node can have side
+ * effects, so only regular files are ever opened.  A dangling link is kept,
+ * for the open to report.
+ */
+static int conf_dir_candidate(DIR *dir, const struct dirent *ent)
+{
+	struct stat st;
+
+	if (!conf_dir_wanted(ent->d_name))
+		return 0;
+	if (ent->d_type == DT_REG)
+		return 1;
+	if (ent->d_type != DT_LNK && ent->d_type != DT_UNKNOWN)
+		return 0;
+	if (fstatat(dirfd(dir), ent->d_name, &st, 0) < 0)
+		return 1;
+	return S_ISREG(st.st_mode);
+}
+
 /* The wanted names of an open directory, sorted. */
 static int conf_dir_names(DIR *dir, char ***out, size_t *count)
 {
@@ -44,11 +65,12 @@ static int conf_dir_names(DIR *dir, char ***out, size_t *count)
 	struct dirent *ent;
 	int ret = 0;
 
-	errno = 0;
-	while ((ent = readdir(dir)) != NULL) {
-		if (!conf_dir_wanted(ent->d_name) || ent->d_type == DT_DIR ||
-		    ent->d_type == DT_FIFO || ent->d_type == DT_SOCK ||
-		    ent->d_type == DT_CHR || ent->d_type == DT_BLK)
+	for (;;) {
+		errno = 0; /* readdir() tells its end from an error only so */
+		ent = readdir(dir);
+		if (ent == NULL)
+			break;
+		if (!conf_dir_candidate(dir, ent))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
