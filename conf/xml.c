@@ -2,10 +2,10 @@
  * xml: reading one document safely, and the small tree helpers conf uses.
  *
  * Every file goes through conf_xml_parse(): a size cap checked with fstat()
- * before anything is read (and again on what was read), no network, no DTD loading, no entity
- * substitution, and any document type declaration with an internal subset
- * refused as soon as the parser reaches it, which stops entity bombs and
- * external entities before a single declaration is read.  libxml2's own
+ * before anything is read (and again on what was read), no network, no DTD
+ * loading, no entity substitution, and any document type declaration with
+ * an internal subset refused as soon as the parser reaches it, which stops
+ * entity bombs and external entities before a single declaration is read.  libxml2's own
  * errors become "FILE:LINE: message" diagnostics instead of going to stderr.
  */
 #include <ctype.h>
@@ -27,8 +27,9 @@
 	XML_PARSE_COMPACT | XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES)
 
 /*
- * libxml2 calls its error and SAX hooks with its own context, and resets
- * ctxt->_private on every document; the loader being served is kept here.
+ * libxml2 calls its error handlers with a context of its own choosing (the
+ * parser's, or none for errors raised outside it), so the loader a thread is
+ * serving is kept here for them and for the SAX hooks.
  */
 static _Thread_local struct conf_loader *conf_xml_current;
 
@@ -44,13 +45,18 @@ static void conf_xml_error(void *data, xmlErrorPtr err)
 	severity = err->level == XML_ERR_WARNING ? CONF_WARNING : CONF_ERROR;
 	if (severity == CONF_ERROR)
 		ld->xml_failed = 1;
-	if (ld->xml_diags++ >= CONF_MAX_XML_DIAGS) {
+	/* A file can hold thousands of errors; the first ones say enough. */
+	if (ld->xml_diags > CONF_MAX_XML_DIAGS) {
 		if (severity == CONF_ERROR)
 			ld->diags->errors++;
 		return;
 	}
-	conf_diag(ld->diags, severity, ld->file, err->line, "%s",
-	    err->message ? err->message : "XML error");
+	if (ld->xml_diags++ == CONF_MAX_XML_DIAGS)
+		conf_diag(ld->diags, severity, ld->file, err->line, "too many "
+		    "errors; the rest of this file's are not shown");
+	else
+		conf_diag(ld->diags, severity, ld->file, err->line, "%s",
+		    err->message ? err->message : "XML error");
 }
 
 /* libxml2's unstructured messages, so that none of them reach stderr. */
@@ -62,7 +68,7 @@ static void conf_xml_generic_error(void *data, const char *fmt, ...)
 
 	(void)data;
 	if (ld == NULL || ld->refused || ld->xml_diags++ >= CONF_MAX_XML_DIAGS)
-		return;
+		return; /* counted by the structured errors that come with it */
 	ld->xml_failed = 1;
 	va_start(ap, fmt);
 	conf_vdiag(ld->diags, CONF_ERROR, ld->file, 0, fmt, ap);

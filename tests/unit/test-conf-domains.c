@@ -286,6 +286,16 @@ static void test_pairing(void)
 	conf_free(conf);
 	conf_diags_free(&diags);
 
+	/* Character and entity references in names, paths and aliases. */
+	load_devices("<serial type='pty'><source path='/dev/pts/&#x33;&amp;x'/>"
+	    "<alias name='s&lt;0'/></serial>\n", "", &conf, &diags);
+	d = conf ? conf_find_domain(conf, "t") : NULL;
+	ok(d && d->nconsoles == 1 && strcmp(d->consoles[0].pty_path,
+	    "/dev/pts/3&x") == 0 && strcmp(d->consoles[0].alias, "s<0") == 0,
+	    "references in attribute values are resolved");
+	conf_free(conf);
+	conf_diags_free(&diags);
+
 	/* tty= alone, no type attribute (libvirt's default is pty). */
 	load_devices("<console tty='/dev/pts/41'><target type='virtio'/>"
 	    "</console>\n", "", &conf, &diags);

@@ -188,6 +188,49 @@ static void test_hostile(void)
 	conf_diags_free(&diags);
 }
 
+/* Deep nesting and floods of errors cost little and say enough. */
+static void test_floods(void)
+{
+	struct conf_diags diags = { 0 };
+	struct conf *conf = NULL;
+	size_t depth = 20000, len = 0, i;
+	char *xml = malloc(depth * 7 + 64);
+	char want[200];
+	double t0 = now();
+
+	if (xml == NULL)
+		return;
+	len += (size_t)sprintf(xml, "<conbroker>");
+	for (i = 0; i < depth; i++)
+		len += (size_t)sprintf(xml + len, "<a>");
+	for (i = 0; i < depth; i++)
+		len += (size_t)sprintf(xml + len, "</a>");
+	len += (size_t)sprintf(xml + len, "</conbroker>");
+	is_int(conf_load_buffer("deep.xml", xml, len, &conf, &diags), -EINVAL,
+	    "20000 nested elements: refused");
+	is_str(tc_diags(&diags, ""), "deep.xml:1: Excessive depth in document: "
+	    "256 use XML_PARSE_HUGE option", "by libxml2's depth limit");
+	conf_diags_free(&diags);
+
+	len = (size_t)sprintf(xml, "<conbroker><domain><name>x</name><uuid>"
+	    "11111111-2222-4333-8444-555555555555</uuid><metadata>");
+	for (i = 0; i < 50; i++)
+		len += (size_t)sprintf(xml + len, "\n<cb:x/>");
+	len += (size_t)sprintf(xml + len, "</metadata></domain></conbroker>");
+	is_int(conf_load_buffer("flood.xml", xml, len, &conf, &diags), -EINVAL,
+	    "a config that is not namespace-well-formed is unusable");
+	is_int(diags.errors, 50, "fifty namespace errors are counted");
+	is_int(diags.count, 11, "ten are shown, and a note");
+	snprintf(want, sizeof(want), "flood.xml:12: too many errors; the rest "
+	    "of this file's are not shown");
+	ok(diags.count == 11 && strcmp(diags.items[10].text, want) == 0,
+	    "the note says the rest are not shown");
+	ok(now() - t0 < 1.0, "all quickly");
+	conf_free(conf);
+	conf_diags_free(&diags);
+	free(xml);
+}
+
 /*
  * The DOCTYPE check looks at the parser's input, which libxml2 reads in
  * chunks: put the internal subset across every chunk boundary near 4 KiB.
@@ -274,6 +317,7 @@ int main(void)
 	test_duplicates();
 	test_hostile();
 	test_hostile_chunks();
+	test_floods();
 	test_size_cap();
 	return tap_done();
 }
