@@ -222,19 +222,23 @@ void proto_reader_consume(struct proto_reader *r, size_t n);
  * The PROXY protocol header that a TLS proxy (haproxy send-proxy /
  * send-proxy-v2 / send-proxy-v2-ssl-cn, stunnel protocol = proxy) puts in
  * front of a connection: version 1 (text) or 2 (binary, with TLVs).  Pure
- * parsing; the daemon decides what to trust.
+ * parsing; the daemon decides what to trust.  Only TCP over IPv4 or IPv6 is
+ * accepted as a relayed connection; v1 UNKNOWN and v2 LOCAL are accepted as
+ * "no client address" (local = 1), and a LOCAL header's addresses and TLVs
+ * are discarded unread, as the specification requires.
  */
 #define PROTO_PROXY_V2_MAX 4096 /* larger v2 headers are refused */
 
 struct proto_proxy {
 	int version;             /* 1 or 2 */
 	int local;               /* v2 LOCAL or v1 UNKNOWN: no client address */
-	int family;              /* AF_INET, AF_INET6 or AF_UNSPEC */
-	char src_addr[46], dst_addr[46]; /* numeric text form */
+	int family;              /* AF_INET, AF_INET6 or AF_UNSPEC (when local) */
+	char src_addr[46], dst_addr[46]; /* canonical numeric text (inet_ntop), or "" */
 	uint16_t src_port, dst_port;
-	int tls;                 /* v2 SSL TLV: the client came over TLS */
+	int tls;                 /* v2 SSL TLV with PP2_CLIENT_SSL: the client came over TLS */
 	int tls_cert_verified;   /* it sent a certificate in this connection and it verified */
-	char tls_cn[256];        /* the certificate's CN (SSL_CN sub-TLV), or "" */
+	char tls_cn[256];        /* the certificate's CN (SSL_CN sub-TLV), or "";
+	                            an identity only when tls_cert_verified */
 	char tls_version[32];    /* SSL_VERSION sub-TLV, or "" */
 };
 
@@ -242,6 +246,9 @@ struct proto_proxy {
  * Parse a PROXY header at the start of buf.  Returns the header's length
  * (> 0) when complete, 0 when more bytes are needed (and could still make a
  * valid header), or -EPROTO with *why when the bytes are not a valid header.
+ * Bytes after the header are not looked at.  *out is zeroed first and is
+ * meaningful only when the return is > 0; tls_cn and tls_version then hold
+ * printable ASCII only (a header carrying anything else is refused).
  */
 int proto_proxy_parse(const uint8_t *buf, size_t len, struct proto_proxy *out,
     const char **why);
