@@ -107,15 +107,20 @@ void conf_diags_free(struct conf_diags *diags);
 /*
  * Load a config file and everything it names.  Returns 0 when a registry was
  * built (diagnostics may still hold warnings and skipped domain files), or a
- * negative errno when the config file itself is unusable; every problem is
- * appended to diags.
+ * negative errno when the config file itself is unusable: it cannot be read,
+ * is not well-formed, or has an error in the broker's own settings (then
+ * *out is NULL).  Every problem is appended to diags.  A relative <domains
+ * dir> is taken from the directory of the config file.
  */
 int conf_load(const char *path, struct conf **out, struct conf_diags *diags);
 
 /* The embedded demo config: one domain "demo" with a spawned shell console. */
 int conf_load_demo(struct conf **out, struct conf_diags *diags);
 
-/* Load from an in-memory document, with name used in diagnostics. */
+/*
+ * Load from an in-memory document, with name used in diagnostics; a relative
+ * <domains dir> is taken from the current directory.
+ */
 int conf_load_buffer(const char *name, const char *xml, size_t len,
     struct conf **out, struct conf_diags *diags);
 

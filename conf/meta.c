@@ -97,7 +97,10 @@ static int conf_meta_add(struct conf_domain *d, const char *alias,
 	return c->alias && c->element && c->file ? 0 : -ENOMEM;
 }
 
-/* Give a console its spawned command: the daemon makes the pty. */
+/*
+ * Give a console its spawned command: the daemon makes the pty.  Returns 1
+ * when the console took argv, 0 when it was refused (and reported).
+ */
 static int conf_meta_make_spawn(struct conf_loader *ld, struct conf_domain *d,
     const char *alias, int line, char **argv)
 {
