@@ -68,9 +68,12 @@ struct peer {
 	struct proto_reader reader;
 	enum peer_transport transport;
 	uint64_t id;
-	char desc[160];            /* "uid 0 (root) pid 123 via unix" */
+	char desc[512];            /* "uid 0 (root) pid 123 via unix" */
 	uid_t uid;
 	pid_t pid;
+	char addr[64];             /* tcp: the client's address, "[v6]:port" or "a.b.c.d:port" */
+	char cn[256];              /* tcp via PROXY v2: the verified certificate's CN */
+	int proxy_pending;         /* a PROXY header must come first */
 	int hello_done;
 	int closing;
 	int paused;                /* input held back: the pty is full */
@@ -94,6 +97,7 @@ struct peer {
 	int handles;               /* open libuv handles, freed at zero */
 	struct peer *next_watcher;
 	struct peer *prev, *next;  /* in server->peers */
+	struct peer *hs_prev, *hs_next; /* in server->handshaking, oldest first */
 };
 
 /* console.c */
@@ -169,7 +173,7 @@ int session_is_stale(const struct peer *p);
 const char *session_who(const struct peer *p);
 
 /* peer.c: connections. */
-struct peer *peer_new(struct server *s, enum peer_transport t);
+struct peer *peer_new(struct server *s, enum peer_transport t, int proxy);
 void peer_start(struct peer *p);
 void peer_close(struct peer *p, const char *why);
 /* Close after the queued output (e.g. a CLOSED frame) has been written. */
@@ -193,6 +197,9 @@ struct server {
 	const char *socket_override;
 	struct listener *listeners;
 	struct peer *peers;
+	struct peer *hs_head, *hs_tail; /* connections that have not said hello */
+	unsigned nhandshaking;
+	unsigned npeers;
 	struct console *consoles;
 	struct console **index;        /* by registry position, see server.c */
 	size_t *domain_base;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -44,6 +45,17 @@ static int main_check(struct conf *conf, int rc, const struct conf_diags *diags,
 	printf("%s: %zu domains, %zu consoles, %zu errors, %zu warnings\n", name,
 	    conf->ndomains, consoles, diags->errors, diags->count - diags->errors);
 	return diags->errors ? 1 : 0;
+}
+
+/* Every connection and console costs a descriptor: use what we may. */
+static void main_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 /* Tell a supervisor that we are ready: systemd's socket and/or a descriptor. */
@@ -139,6 +151,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	main_raise_fd_limit();
 	lock_set_logger(log_lock_hook, NULL);
 
 	loop = uv_default_loop();

@@ -17,6 +17,11 @@
 #define PEER_HELLO_TIMEOUT_MS 10000
 /* A closing peer that does not read its last frames is cut off after this. */
 #define PEER_LINGER_MS 5000
+/* Connections that have not said hello yet: past this many, the oldest one
+ * makes room, so idle or slow peers cannot keep a real client out. */
+#define PEER_MAX_HANDSHAKING 256
+/* All connections; past this, new ones are refused at once. */
+#define PEER_MAX_CONNECTIONS 16384
 
 struct peer_write {
 	uv_write_t req;
@@ -28,14 +33,55 @@ struct peer_write {
 static void peer_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 static void peer_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
-struct peer *peer_new(struct server *s, enum peer_transport t)
+/* A limit was hit: say so at most once a second, with how often it happened. */
+static void peer_limit_log(const char *what, const char *who)
 {
-	struct peer *p = calloc(1, sizeof(*p));
+	static uint64_t last_ms;
+	static unsigned suppressed;
+	uint64_t now = wall_ms();
 
+	if (now - last_ms < 1000) {
+		suppressed++;
+		return;
+	}
+	if (suppressed)
+		log_warn("%s: %s (and %u more since the last report)", what, who, suppressed);
+	else
+		log_warn("%s: %s", what, who);
+	last_ms = now;
+	suppressed = 0;
+}
+
+static void peer_hs_unlink(struct peer *p)
+{
+	struct server *s = p->server;
+
+	if (p->hello_done || (p->hs_prev == NULL && s->hs_head != p))
+		return;
+	if (p->hs_prev)
+		p->hs_prev->hs_next = p->hs_next;
+	else
+		s->hs_head = p->hs_next;
+	if (p->hs_next)
+		p->hs_next->hs_prev = p->hs_prev;
+	else
+		s->hs_tail = p->hs_prev;
+	p->hs_prev = p->hs_next = NULL;
+	s->nhandshaking--;
+}
+
+struct peer *peer_new(struct server *s, enum peer_transport t, int proxy)
+{
+	struct peer *p;
+
+	if (s->npeers >= PEER_MAX_CONNECTIONS)
+		return NULL;
+	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return NULL;
 	p->server = s;
 	p->transport = t;
+	p->proxy_pending = proxy;
 	p->id = ++s->next_peer_id;
 	p->pid = -1;
 	p->uid = (uid_t)-1;
@@ -52,7 +98,27 @@ struct peer *peer_new(struct server *s, enum peer_transport t)
 	if (s->peers)
 		s->peers->prev = p;
 	s->peers = p;
+	s->npeers++;
+	p->hs_prev = s->hs_tail;
+	if (s->hs_tail)
+		s->hs_tail->hs_next = p;
+	else
+		s->hs_head = p;
+	s->hs_tail = p;
+	s->nhandshaking++;
 	return p;
+}
+
+/* Too many connections waiting for their hello: the oldest makes room. */
+static void peer_make_room(struct server *s)
+{
+	struct peer *old;
+
+	while (s->nhandshaking > PEER_MAX_HANDSHAKING && (old = s->hs_head) != NULL) {
+		peer_limit_log("too many connections without a hello; dropping the oldest",
+		    old->desc);
+		peer_close(old, NULL);
+	}
 }
 
 /* Who is on the other end, for every log line and message about this peer. */
@@ -96,9 +162,60 @@ static void peer_identify(struct peer *p)
 				port = ntohs(a->sin_port);
 			}
 		}
-		snprintf(p->desc, sizeof(p->desc), "%s%s%s:%d via tcp",
-		    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port);
+		snprintf(p->addr, sizeof(p->addr), "%s%s%s:%d", strchr(host, ':') ? "[" : "",
+		    host, strchr(host, ':') ? "]" : "", port);
+		snprintf(p->desc, sizeof(p->desc), "%s via tcp", p->addr);
 	}
+}
+
+/* The PROXY header names the real client, and the TLS identity it proved. */
+static int peer_proxy(struct peer *p)
+{
+	struct proto_proxy px;
+	const uint8_t *buf;
+	const char *why = "malformed";
+	size_t len = proto_reader_peek(&p->reader, &buf);
+	char proxy_addr[64];
+	int n;
+
+	n = proto_proxy_parse(buf, len, &px, &why);
+	if (n == 0)
+		return 0;
+	if (n < 0) {
+		char *msg = xasprintf("dropping connection: bad PROXY header: %s", why);
+
+		peer_close(p, msg);
+		free(msg);
+		return -1;
+	}
+	proto_reader_consume(&p->reader, (size_t)n);
+	p->proxy_pending = 0;
+	snprintf(proxy_addr, sizeof(proxy_addr), "%s", p->addr);
+	if (!px.local && px.family != AF_UNSPEC)
+		snprintf(p->addr, sizeof(p->addr), "%s%s%s:%u", px.family == AF_INET6 ? "[" : "",
+		    px.src_addr, px.family == AF_INET6 ? "]" : "", px.src_port);
+	if (px.tls && px.tls_cert_verified && px.tls_cn[0])
+		snprintf(p->cn, sizeof(p->cn), "%s", px.tls_cn);
+	if (p->cn[0])
+		snprintf(p->desc, sizeof(p->desc), "CN=%s (%s) via tls proxy %s", p->cn,
+		    p->addr, proxy_addr);
+	else
+		snprintf(p->desc, sizeof(p->desc), "%s via %s proxy %s", p->addr,
+		    px.tls ? "tls" : "tcp", proxy_addr);
+	log_debug("%s: PROXY v%d header from %s", p->desc, px.version, proxy_addr);
+	return 1;
+}
+
+/* Bytes that look like a PROXY header on a listener not set up for one. */
+static int peer_unexpected_proxy(struct peer *p)
+{
+	static const uint8_t v2sig[] = "\r\n\r\n\0\r\nQUIT\n";
+	const uint8_t *buf;
+	size_t len = proto_reader_peek(&p->reader, &buf);
+
+	if (len >= 6 && memcmp(buf, "PROXY ", 6) == 0)
+		return 1;
+	return len >= 12 && memcmp(buf, v2sig, 12) == 0;
 }
 
 static void peer_on_hello_timeout(uv_timer_t *t)
@@ -115,6 +232,7 @@ static void peer_on_hello_timeout(uv_timer_t *t)
 void peer_start(struct peer *p)
 {
 	peer_identify(p);
+	peer_make_room(p->server);
 	log_debug("%s connected", p->desc);
 	uv_timer_start(&p->timer, peer_on_hello_timeout, PEER_HELLO_TIMEOUT_MS, 0);
 	if (uv_read_start(&p->io.stream, peer_on_alloc, peer_on_read) < 0)
@@ -144,6 +262,8 @@ void peer_close(struct peer *p, const char *why)
 		log_info("%s: closing connection: %s", p->desc, why);
 	session_leave(p);
 	p->closing = 1;
+	peer_hs_unlink(p);
+	s->npeers--;
 	if (p->prev)
 		p->prev->next = p->next;
 	else
@@ -323,6 +443,7 @@ static int peer_hello(struct peer *p, const struct proto_msg *m)
 		peer_close_after_flush(p);
 		return -EPROTO;
 	}
+	peer_hs_unlink(p);
 	p->hello_done = 1;
 	uv_timer_stop(&p->timer);
 	memset(&r, 0, sizeof(r));
@@ -439,6 +560,13 @@ static void peer_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
 	(void)buf;
 	if (nread > 0) {
 		proto_reader_commit(&p->reader, (size_t)nread);
+		if (p->proxy_pending && peer_proxy(p) <= 0)
+			return;
+		if (!p->hello_done && !p->proxy_pending && peer_unexpected_proxy(p)) {
+			peer_close(p, "dropping connection: it sent a PROXY header to a"
+			    " listener not configured for the PROXY protocol");
+			return;
+		}
 		peer_process(p);
 	} else if (nread == UV_EOF) {
 		peer_close(p, p->console ? "the client went away" : NULL);

@@ -25,6 +25,7 @@ struct listener {
 	} io;
 	struct server *server;
 	enum peer_transport transport;
+	int proxy;   /* tcp: a PROXY header precedes the frames */
 	char *path;  /* unix: the socket file, removed at shutdown */
 	char *name;  /* for log lines */
 	struct listener *next;
@@ -167,6 +168,38 @@ int server_init(struct server *s, uv_loop_t *loop, struct conf *conf)
 	return 0;
 }
 
+static void server_refused_closed(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* Over the connection limit: accept and close at once, so the listener
+ * keeps going and the peer learns quickly. */
+static void server_refuse(struct listener *l)
+{
+	uv_handle_t *h;
+	static uint64_t last_ms;
+
+	if (l->transport == PEER_UNIX) {
+		h = malloc(sizeof(uv_pipe_t));
+		if (h != NULL)
+			uv_pipe_init(l->server->loop, (uv_pipe_t *)h, 0);
+	} else {
+		h = malloc(sizeof(uv_tcp_t));
+		if (h != NULL)
+			uv_tcp_init(l->server->loop, (uv_tcp_t *)h);
+	}
+	if (h == NULL)
+		return;
+	uv_accept(&l->io.stream, (uv_stream_t *)h);
+	uv_close(h, server_refused_closed);
+	if (wall_ms() - last_ms >= 1000) {
+		log_warn("%s: connection limit reached (%u connections): refusing new ones",
+		    l->name, l->server->npeers);
+		last_ms = wall_ms();
+	}
+}
+
 static void server_on_connection(uv_stream_t *ls, int status)
 {
 	struct listener *l = ls->data;
@@ -176,9 +209,9 @@ static void server_on_connection(uv_stream_t *ls, int status)
 		log_warn("%s: accept failed: %s", l->name, uv_strerror(status));
 		return;
 	}
-	p = peer_new(l->server, l->transport);
+	p = peer_new(l->server, l->transport, l->proxy);
 	if (p == NULL) {
-		log_err("%s: out of memory for a connection", l->name);
+		server_refuse(l);
 		return;
 	}
 	if (uv_accept(ls, &p->io.stream) < 0) {
@@ -309,6 +342,7 @@ static int server_listen_tcp(struct server *s, struct listener *l,
 	}
 	uv_tcp_init(s->loop, &l->io.tcp);
 	l->transport = PEER_TCP;
+	l->proxy = cl->proxy;
 	rc = uv_tcp_bind(&l->io.tcp, ai->ai_addr, 0);
 	freeaddrinfo(ai);
 	if (rc == 0)
@@ -346,7 +380,8 @@ int server_listen(struct server *s)
 		l->next = s->listeners;
 		s->listeners = l;
 		if (rc == 0)
-			log_info("listening on %s", l->name);
+			log_info("listening on %s%s", l->name,
+			    l->proxy ? " (PROXY protocol required)" : "");
 	}
 	if (rc == 0 && !unix_done && s->socket_override) {
 		l = calloc(1, sizeof(*l));
