@@ -144,6 +144,22 @@ int conf_registry_add(struct conf_loader *ld, struct conf_domain *domain,
 const struct conf_domain *conf_registry_by_uuid(const struct conf *conf,
     const uuid_t uuid);
 
+/* access.c */
+int conf_access(struct conf_loader *ld, const xmlNode *node, const char *file);
+int conf_limits(struct conf_loader *ld, const xmlNode *node, const char *file);
+void conf_grants_free(struct conf *conf);
+
+#define CONF_LIMIT_CONNECTIONS 4096
+#define CONF_LIMIT_PER_IDENTITY 64
+#define CONF_LIMIT_HANDSHAKING 256
+#define CONF_LIMIT_HELLO_TIMEOUT 10
+
+/* conf.c, shared with access.c */
+int conf_parse_uint(const char *text, unsigned long long min,
+    unsigned long long max, unsigned long long *out);
+int conf_once(struct conf_loader *ld, const xmlNode *node, const char *file,
+    int *seen);
+
 /* dir.c */
 int conf_dir_load(struct conf_loader *ld, const char *dir, const char *file,
     int line);

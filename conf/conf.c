@@ -21,7 +21,7 @@
 
 /* Lines of the singleton settings, to name the first of two. */
 struct conf_seen {
-	int locks, history, sessions, domains;
+	int locks, history, sessions, domains, access, limits;
 };
 
 char *conf_strdup(const char *s)
@@ -65,7 +65,7 @@ const char *conf_default_socket(void)
 }
 
 /* A decimal number in [min, max], digits only. */
-static int conf_parse_uint(const char *text, unsigned long long min,
+int conf_parse_uint(const char *text, unsigned long long min,
     unsigned long long max, unsigned long long *out)
 {
 	const char *p;
@@ -308,7 +308,7 @@ static const char *conf_needs(struct conf_loader *ld, const xmlNode *node,
 }
 
 /* Report the second of a setting that may appear once; 1 if it is one. */
-static int conf_once(struct conf_loader *ld, const xmlNode *node,
+int conf_once(struct conf_loader *ld, const xmlNode *node,
     const char *file, int *seen)
 {
 	if (*seen == 0) {
@@ -422,6 +422,13 @@ static int conf_broker_child(struct conf_loader *ld, xmlNode *node,
 		ret = conf_setting(ld, node, file, seen);
 	else if (conf_xml_is(node, "domains"))
 		ret = conf_domains_dir(ld, node, file, base, seen);
+	else if (conf_xml_is(node, "access")) {
+		if (!conf_once(ld, node, file, &seen->access))
+			ret = conf_access(ld, node, file);
+	} else if (conf_xml_is(node, "limits")) {
+		if (!conf_once(ld, node, file, &seen->limits))
+			ret = conf_limits(ld, node, file);
+	}
 	else
 		conf_xml_stray(ld, node, node->parent, file);
 	if (ld->diags->errors > errors)
@@ -450,7 +457,7 @@ static int conf_broker(struct conf_loader *ld, xmlNode *root, const char *file,
     const char *base, int *domains_line)
 {
 	struct conf *conf = &ld->reg->pub;
-	struct conf_seen seen = { 0, 0, 0, 0 };
+	struct conf_seen seen = { 0, 0, 0, 0, 0, 0 };
 	size_t nlisten = 0;
 	xmlNode *node;
 	int ret;

@@ -76,6 +76,41 @@ struct conf_listen {
 	int line;
 };
 
+/* Rights on a console; each implies the ones before it. */
+#define CONF_RIGHT_WATCH 0x1
+#define CONF_RIGHT_WRITE 0x2 /* and watch */
+#define CONF_RIGHT_FORCE 0x4 /* and write: take over a live writer */
+#define CONF_RIGHTS_ALL  0x7
+
+/* Who a grant is for. */
+enum conf_who {
+	CONF_WHO_USER,    /* a Unix peer's uid (name or number) */
+	CONF_WHO_GROUP,   /* a Unix peer in this group (primary or supplementary) */
+	CONF_WHO_CN,      /* a TCP peer whose verified TLS certificate has this CN */
+	CONF_WHO_ADDRESS  /* a TCP peer from this address or prefix */
+};
+
+struct conf_grant {
+	enum conf_who who;
+	char *name;          /* as written: user, group, CN or address/prefix */
+	int family;          /* CONF_WHO_ADDRESS: AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	unsigned prefix;     /* bits that must match */
+	char *domain;        /* fnmatch(3) pattern on the name, "*" when absent */
+	char *console;       /* fnmatch(3) pattern on the alias, "*" when absent */
+	unsigned rights;     /* CONF_RIGHT_*, implications applied */
+	char *file;
+	int line;
+};
+
+/* Bounds a small host survives; every one configurable in <limits>. */
+struct conf_limits {
+	unsigned connections;   /* all connections at once (default 4096) */
+	unsigned per_identity;  /* connections of one uid, CN or address (default 64) */
+	unsigned handshaking;   /* connections that have not said hello (default 256) */
+	unsigned hello_timeout; /* seconds to say hello, PROXY header included (default 10) */
+};
+
 struct conf {
 	struct conf_listen *listens;
 	size_t nlistens;
@@ -87,6 +122,10 @@ struct conf {
 	struct conf_domain *domains;
 	size_t ndomains;
 	char *file;             /* the config file, or "(demo)" */
+	int access_rules;       /* an <access> element is present: grants decide */
+	struct conf_grant *grants;
+	size_t ngrants;
+	struct conf_limits limits;
 };
 
 enum conf_severity { CONF_WARNING, CONF_ERROR };
@@ -159,6 +198,9 @@ struct conf_diff {
 int conf_diff(const struct conf *old, const struct conf *new_conf,
     struct conf_diff *out);
 void conf_diff_free(struct conf_diff *diff);
+
+/* "watch", "write", "force": the strongest right in a mask, for messages. */
+const char *conf_right_name(unsigned right);
 const char *conf_change_name(enum conf_change change);
 
 #endif

@@ -120,6 +120,10 @@ struct conf_registry *conf_registry_new(void)
 	reg->pub.history_size = CONF_HISTORY_DEFAULT;
 	reg->pub.stale_after = CONF_STALE_DEFAULT;
 	reg->pub.writer_timeout = CONF_WRITER_TIMEOUT_DEFAULT;
+	reg->pub.limits.connections = CONF_LIMIT_CONNECTIONS;
+	reg->pub.limits.per_identity = CONF_LIMIT_PER_IDENTITY;
+	reg->pub.limits.handshaking = CONF_LIMIT_HANDSHAKING;
+	reg->pub.limits.hello_timeout = CONF_LIMIT_HELLO_TIMEOUT;
 	return reg;
 }
 
@@ -247,6 +251,7 @@ void conf_free(struct conf *conf)
 		free(conf->listens[i].file);
 	}
 	free(conf->listens);
+	conf_grants_free(conf);
 	for (i = 0; i < conf->ndomains; i++)
 		conf_domain_clear(&conf->domains[i]);
 	free(conf->domains);

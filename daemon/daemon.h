@@ -71,8 +71,14 @@ struct peer {
 	char desc[512];            /* "uid 0 (root) pid 123 via unix" */
 	uid_t uid;
 	pid_t pid;
+	gid_t gid;                 /* unix: primary group */
+	gid_t groups[64];          /* unix: supplementary groups (SO_PEERGROUPS) */
+	int ngroups;
+	int family;                /* tcp: AF_INET or AF_INET6 of addr_bin */
+	unsigned char addr_bin[16];
 	char addr[64];             /* tcp: the client's address, "[v6]:port" or "a.b.c.d:port" */
 	char cn[256];              /* tcp via PROXY v2: the verified certificate's CN */
+	char ident[320];           /* what limits count: "uid 0", "CN x", "address y" */
 	int proxy_pending;         /* a PROXY header must come first */
 	int hello_done;
 	int closing;
@@ -188,6 +194,13 @@ void peer_process(struct peer *p);
 
 /* Output budget per session: what may be queued to the socket at once. */
 #define PEER_OUTPUT_BUDGET (256 * 1024)
+
+/* access.c: identity and rights. */
+void access_identify(struct peer *p);
+void access_proxy(struct peer *p, const struct proto_proxy *px);
+unsigned access_rights(const struct server *s, const struct peer *p,
+    const struct conf_domain *d, const struct conf_console *cc);
+unsigned access_count(const struct server *s, const struct peer *p);
 
 /* server.c */
 struct server {

@@ -13,15 +13,8 @@
 
 #include "daemon/daemon.h"
 
-/* A client must say hello within this time, or it is dropped. */
-#define PEER_HELLO_TIMEOUT_MS 10000
 /* A closing peer that does not read its last frames is cut off after this. */
 #define PEER_LINGER_MS 5000
-/* Connections that have not said hello yet: past this many, the oldest one
- * makes room, so idle or slow peers cannot keep a real client out. */
-#define PEER_MAX_HANDSHAKING 256
-/* All connections; past this, new ones are refused at once. */
-#define PEER_MAX_CONNECTIONS 16384
 
 struct peer_write {
 	uv_write_t req;
@@ -74,7 +67,7 @@ struct peer *peer_new(struct server *s, enum peer_transport t, int proxy)
 {
 	struct peer *p;
 
-	if (s->npeers >= PEER_MAX_CONNECTIONS)
+	if (s->npeers >= s->conf->limits.connections)
 		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
@@ -109,73 +102,26 @@ struct peer *peer_new(struct server *s, enum peer_transport t, int proxy)
 	return p;
 }
 
-/* Too many connections waiting for their hello: the oldest makes room. */
+/* Too many connections waiting for their hello (limits handshaking): the
+ * oldest makes room, so idle or slow peers cannot keep a real client out. */
 static void peer_make_room(struct server *s)
 {
 	struct peer *old;
 
-	while (s->nhandshaking > PEER_MAX_HANDSHAKING && (old = s->hs_head) != NULL) {
+	while (s->nhandshaking > s->conf->limits.handshaking && (old = s->hs_head) != NULL) {
 		peer_limit_log("too many connections without a hello; dropping the oldest",
 		    old->desc);
 		peer_close(old, NULL);
 	}
 }
 
-/* Who is on the other end, for every log line and message about this peer. */
-static void peer_identify(struct peer *p)
-{
-	uv_os_fd_t fd;
-
-	if (p->transport == PEER_UNIX) {
-		struct ucred cred;
-		socklen_t len = sizeof(cred);
-		struct passwd pw, *res = NULL;
-		char buf[1024];
-
-		if (uv_fileno(&p->io.handle, &fd) == 0 &&
-		    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-			p->uid = cred.uid;
-			p->pid = cred.pid;
-			getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &res);
-			snprintf(p->desc, sizeof(p->desc), "uid %u (%s) pid %d via unix",
-			    (unsigned)cred.uid, res ? res->pw_name : "?", (int)cred.pid);
-		} else {
-			snprintf(p->desc, sizeof(p->desc), "client #%llu via unix",
-			    (unsigned long long)p->id);
-		}
-	} else {
-		struct sockaddr_storage ss;
-		int len = sizeof(ss);
-		char host[INET6_ADDRSTRLEN] = "?";
-		int port = 0;
-
-		if (uv_tcp_getpeername(&p->io.tcp, (struct sockaddr *)&ss, &len) == 0) {
-			if (ss.ss_family == AF_INET6) {
-				struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-				uv_ip6_name(a, host, sizeof(host));
-				port = ntohs(a->sin6_port);
-			} else {
-				struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-
-				uv_ip4_name(a, host, sizeof(host));
-				port = ntohs(a->sin_port);
-			}
-		}
-		snprintf(p->addr, sizeof(p->addr), "%s%s%s:%d", strchr(host, ':') ? "[" : "",
-		    host, strchr(host, ':') ? "]" : "", port);
-		snprintf(p->desc, sizeof(p->desc), "%s via tcp", p->addr);
-	}
-}
-
-/* The PROXY header names the real client, and the TLS identity it proved. */
+/* A PROXY header must come first on this listener: read it, or drop the peer. */
 static int peer_proxy(struct peer *p)
 {
 	struct proto_proxy px;
 	const uint8_t *buf;
 	const char *why = "malformed";
 	size_t len = proto_reader_peek(&p->reader, &buf);
-	char proxy_addr[64];
 	int n;
 
 	n = proto_proxy_parse(buf, len, &px, &why);
@@ -190,19 +136,8 @@ static int peer_proxy(struct peer *p)
 	}
 	proto_reader_consume(&p->reader, (size_t)n);
 	p->proxy_pending = 0;
-	snprintf(proxy_addr, sizeof(proxy_addr), "%s", p->addr);
-	if (!px.local && px.family != AF_UNSPEC)
-		snprintf(p->addr, sizeof(p->addr), "%s%s%s:%u", px.family == AF_INET6 ? "[" : "",
-		    px.src_addr, px.family == AF_INET6 ? "]" : "", px.src_port);
-	if (px.tls && px.tls_cert_verified && px.tls_cn[0])
-		snprintf(p->cn, sizeof(p->cn), "%s", px.tls_cn);
-	if (p->cn[0])
-		snprintf(p->desc, sizeof(p->desc), "CN=%s (%s) via tls proxy %s", p->cn,
-		    p->addr, proxy_addr);
-	else
-		snprintf(p->desc, sizeof(p->desc), "%s via %s proxy %s", p->addr,
-		    px.tls ? "tls" : "tcp", proxy_addr);
-	log_debug("%s: PROXY v%d header from %s", p->desc, px.version, proxy_addr);
+	access_proxy(p, &px);
+	log_debug("%s: PROXY v%d header", p->desc, px.version);
 	return 1;
 }
 
@@ -231,10 +166,11 @@ static void peer_on_hello_timeout(uv_timer_t *t)
 /* The connection is accepted: learn who it is, start reading. */
 void peer_start(struct peer *p)
 {
-	peer_identify(p);
+	access_identify(p);
 	peer_make_room(p->server);
 	log_debug("%s connected", p->desc);
-	uv_timer_start(&p->timer, peer_on_hello_timeout, PEER_HELLO_TIMEOUT_MS, 0);
+	uv_timer_start(&p->timer, peer_on_hello_timeout,
+	    (uint64_t)p->server->conf->limits.hello_timeout * 1000, 0);
 	if (uv_read_start(&p->io.stream, peer_on_alloc, peer_on_read) < 0)
 		peer_close(p, "cannot read from the connection");
 	else
@@ -442,6 +378,15 @@ static int peer_hello(struct peer *p, const struct proto_msg *m)
 		free(msg);
 		peer_close_after_flush(p);
 		return -EPROTO;
+	}
+	if (access_count(p->server, p) >= p->server->conf->limits.per_identity) {
+		msg = xasprintf("too many connections for %s (limit %u)", p->ident,
+		    p->server->conf->limits.per_identity);
+		peer_limit_log("per-identity connection limit", p->desc);
+		peer_send_status(p, PROTO_ERROR, PROTO_CODE_DENIED, msg);
+		free(msg);
+		peer_close_after_flush(p);
+		return -EPERM;
 	}
 	peer_hs_unlink(p);
 	p->hello_done = 1;

@@ -261,6 +261,23 @@ static struct console *session_lookup(struct peer *p, const struct proto_msg *m)
 	return c;
 }
 
+/* Whether the peer holds a right; if not, refuse with code 8 and say which. */
+static int session_allowed(struct peer *p, struct console *c, unsigned rights,
+    unsigned need)
+{
+	const char *verb;
+
+	if (rights & need)
+		return 1;
+	verb = need == CONF_RIGHT_WATCH ? "watch" : need == CONF_RIGHT_WRITE ?
+	    "write to" : "take over";
+	session_error(p, PROTO_CODE_DENIED, "permission denied: %s may not %s console"
+	    " %s (missing right '%s')%s", session_who(p), verb, c->name,
+	    conf_right_name(need), need == CONF_RIGHT_WRITE && (rights & CONF_RIGHT_WATCH)
+	    ? "; --readonly needs only 'watch'" : "");
+	return 0;
+}
+
 /* OPEN: attach as writer or watcher, taking over a stale or forced writer. */
 void session_open(struct peer *p, const struct proto_msg *m)
 {
@@ -270,6 +287,7 @@ void session_open(struct peer *p, const struct proto_msg *m)
 	struct proto_msg reply;
 	char notice[1024] = "";
 	uint64_t now = server_now_ms(p->server);
+	unsigned rights;
 
 	if (p->console != NULL) {
 		session_error(p, PROTO_CODE_INTERNAL, "this connection is already attached");
@@ -277,6 +295,13 @@ void session_open(struct peer *p, const struct proto_msg *m)
 	}
 	c = session_lookup(p, m);
 	if (c == NULL)
+		return;
+	rights = access_rights(p->server, p, c->domain, c->conf);
+	if (!session_allowed(p, c, rights, readonly ? CONF_RIGHT_WATCH : CONF_RIGHT_WRITE))
+		return;
+	if (!readonly && c->writer != NULL && (flags & PROTO_OPEN_FORCE) &&
+	    !session_is_stale(c->writer) &&
+	    !session_allowed(p, c, rights, CONF_RIGHT_FORCE))
 		return;
 	/* Evicting the writer must not let go of the device on the way. */
 	c->busy = 1;
@@ -309,8 +334,9 @@ void session_open(struct peer *p, const struct proto_msg *m)
 	} else {
 		c->writer = p;
 	}
-	log_info("%s: %s attached as %s%s%s", c->name, session_who(p),
-	    readonly ? "watcher" : "writer", notice[0] ? "; " : "", notice);
+	log_info("%s: %s attached as %s (granted: %s)%s%s", c->name, session_who(p),
+	    readonly ? "watcher" : "writer", conf_right_name(rights),
+	    notice[0] ? "; " : "", notice);
 
 	memset(&reply, 0, sizeof(reply));
 	reply.type = PROTO_OPENED;
@@ -389,7 +415,10 @@ void session_list(struct peer *p, const struct proto_msg *m)
 	(void)m;
 	for (i = 0; i < conf->ndomains && !p->closing; i++)
 		for (j = 0; j < conf->domains[i].nconsoles; j++)
-			session_list_entry(p, &conf->domains[i], &conf->domains[i].consoles[j]);
+			if (access_rights(p->server, p, &conf->domains[i],
+			    &conf->domains[i].consoles[j]) & CONF_RIGHT_WATCH)
+				session_list_entry(p, &conf->domains[i],
+				    &conf->domains[i].consoles[j]);
 	memset(&end, 0, sizeof(end));
 	end.type = PROTO_LIST_END;
 	peer_send(p, &end);
