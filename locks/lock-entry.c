@@ -43,26 +43,25 @@ lock_entry_stat(struct lock_entry *e, const struct stat *st)
 	}
 }
 
-/* Whether a 4-byte file reads as ASCII digits rather than a binary PID. */
+/* Whether a 4-byte file reads as text rather than a binary PID. */
 static int
 lock_entry_is_text(const unsigned char *buf, size_t n)
 {
 	size_t i;
-	int digits = 0;
 
 	for (i = 0; i < n; i++) {
-		if (isdigit(buf[i]))
-			digits++;
-		else if (buf[i] != ' ' && buf[i] != '\n' && buf[i] != '\t')
+		if (!isdigit(buf[i]) && !isspace(buf[i]))
 			return 0;
 	}
-	return digits > 0;
+	return 1;
 }
 
 /*
  * The PID in a lock file: HDB ASCII ("%10d\n", possibly followed by more
  * words after a blank) or, for a 4-byte file that is not text, the binary
- * int of old UUCP.  Returns 0 when the content is no PID.
+ * int of old UUCP.  Returns 0 when the content is no PID.  No kernel hands
+ * out PIDs above 2^22, which also keeps four bytes of text from passing for
+ * a binary PID.
  */
 static pid_t
 lock_entry_parse(const unsigned char *buf, size_t n)
@@ -73,14 +72,14 @@ lock_entry_parse(const unsigned char *buf, size_t n)
 
 	if (n == sizeof binary && !lock_entry_is_text(buf, n)) {
 		memcpy(&binary, buf, sizeof binary);
-		return binary > 0 ? (pid_t)binary : 0;
+		return binary > 0 && binary <= LOCK_PID_MAX ? (pid_t)binary : 0;
 	}
 	while (i < n && (buf[i] == ' ' || buf[i] == '\t'))
 		i++;
 	start = i;
 	while (i < n && isdigit(buf[i])) {
 		value = value * 10 + (buf[i] - '0');
-		if (value > INT_MAX)
+		if (value > LOCK_PID_MAX)
 			return 0;
 		i++;
 	}
@@ -152,49 +151,70 @@ lock_entry_judge(struct lock_entry *e, const unsigned char *buf, size_t n)
 }
 
 /*
- * Read and judge the lock name in dirfd.  Never follows a symlink, never
- * blocks on a FIFO, never reads more than LOCK_MAX_BYTES: the directory is
- * world-writable and the name may be anything.  Returns -ENOENT when there
- * is no such name.
+ * Judge a lock file already open: what the descriptor is (the name may have
+ * been replaced since any earlier look) and the PID in its first bytes.
  */
 int
-lock_entry_read(int dirfd, const char *name, struct lock_entry *e)
+lock_entry_read_fd(int fd, struct lock_entry *e)
 {
 	unsigned char buf[LOCK_MAX_BYTES];
 	struct stat st;
 	ssize_t n;
-	int fd, error = 0;
 
+	memset(e, 0, sizeof *e);
+	if (fstat(fd, &st) == -1)
+		return -errno;
+	lock_entry_stat(e, &st);
+	if (e->state == LOCK_STATE_HOSTILE)
+		return 0;
+	if ((n = pread(fd, buf, sizeof buf, 0)) == -1)
+		return -errno;
+	lock_entry_judge(e, buf, (size_t)n);
+	return 0;
+}
+
+/*
+ * Open a lock name in dirfd without trusting it: never follow a symlink,
+ * never block on a FIFO, never open anything but a regular file.  *fd is -1
+ * when the entry is hostile (already judged in e).  Returns -ENOENT when
+ * there is no such name.
+ */
+int
+lock_entry_open(int dirfd, const char *name, struct lock_entry *e, int *fd)
+{
+	struct stat st;
+
+	*fd = -1;
 	memset(e, 0, sizeof *e);
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return -errno;
 	lock_entry_stat(e, &st);
 	if (e->state == LOCK_STATE_HOSTILE)
 		return 0;
-
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	*fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
 	    O_CLOEXEC);
-	if (fd == -1) {
+	if (*fd == -1) {
 		if (errno == ENOENT)
 			return -ENOENT;
 		e->state = LOCK_STATE_HOSTILE;
 		e->why = errno == ELOOP ? LOCK_WHY_SYMLINK : LOCK_WHY_UNREADABLE;
-		return 0;
 	}
-	/* The name may have been replaced since the lstat: judge what is open. */
-	if (fstat(fd, &st) == -1) {
-		error = -errno;
-		goto out;
-	}
-	lock_entry_stat(e, &st);
-	if (e->state == LOCK_STATE_HOSTILE)
-		goto out;
-	if ((n = read(fd, buf, sizeof buf)) == -1) {
-		error = -errno;
-		goto out;
-	}
-	lock_entry_judge(e, buf, (size_t)n);
-out:
+	return 0;
+}
+
+/*
+ * Read and judge the lock name in dirfd, reading at most LOCK_MAX_BYTES:
+ * the directory is world-writable and the name may be anything.  Returns
+ * -ENOENT when there is no such name.
+ */
+int
+lock_entry_read(int dirfd, const char *name, struct lock_entry *e)
+{
+	int fd, error;
+
+	if ((error = lock_entry_open(dirfd, name, e, &fd)) != 0 || fd == -1)
+		return error;
+	error = lock_entry_read_fd(fd, e);
 	close(fd);
 	return error;
 }
@@ -268,6 +288,8 @@ lock_entry_describe(const struct lock_entry *e, char *buf, size_t len)
 void
 lock_entry_why_stale(const struct lock_entry *e, char *buf, size_t len)
 {
+	time_t age;
+
 	switch (e->why) {
 	case LOCK_WHY_ZOMBIE:
 		snprintf(buf, len, "process %ld (%s), which has exited",
@@ -280,9 +302,11 @@ lock_entry_why_stale(const struct lock_entry *e, char *buf, size_t len)
 		break;
 	case LOCK_WHY_EMPTY:
 	case LOCK_WHY_GARBAGE:
-		snprintf(buf, len, "no process (the file is %s and %lds old)",
+		age = time(NULL) - e->mtime;
+		snprintf(buf, len, "no process (the file is %s, %s %lds %s)",
 		    e->why == LOCK_WHY_EMPTY ? "empty" : "unparsable",
-		    (long)(time(NULL) - e->mtime));
+		    age >= 0 ? "written" : "dated", (long)(age >= 0 ? age : -age),
+		    age >= 0 ? "ago" : "ahead");
 		break;
 	default:
 		snprintf(buf, len, "dead process %ld", (long)e->pid);

@@ -17,6 +17,9 @@
 /* A lock file holds "%10d\n"; anything longer than this is not a lock file. */
 #define LOCK_MAX_BYTES 32
 
+/* The highest PID a Linux kernel can hand out (PID_MAX_LIMIT). */
+#define LOCK_PID_MAX 4194304
+
 /* An empty or unparsable lock younger than this may be a peer mid-write. */
 #define LOCK_FRESH_SECONDS 5
 
@@ -57,6 +60,8 @@ struct lock_entry {
 };
 
 /* lock-entry.c */
+int lock_entry_open(int dirfd, const char *name, struct lock_entry *e, int *fd);
+int lock_entry_read_fd(int fd, struct lock_entry *e);
 int lock_entry_read(int dirfd, const char *name, struct lock_entry *e);
 void lock_entry_judge_pid(struct lock_entry *e, pid_t pid);
 void lock_entry_describe(const struct lock_entry *e, char *buf, size_t len);

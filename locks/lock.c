@@ -386,42 +386,49 @@ lock_break_refused(const struct lock *l, const char *path,
 }
 
 /*
- * Remove a stale lock so that it cannot take a live one with it: move it
- * aside, and drop what was moved only if it is still stale.  Two breakers
- * cannot both win: the second one moves aside the first one's fresh lock,
- * finds it live and links it back.  Returns 0 to try the name again.
+ * Remove a stale lock so that it cannot take a live one with it.  Breakers
+ * agree through a flock on the stale file itself: the one that holds it
+ * checks that the name still leads to that file, then unlinks it.  A second
+ * breaker gets the flock only afterwards, finds the name gone or leading to
+ * the winner's new lock, and leaves it alone; a crashed breaker's flock goes
+ * with it.  Returns 0 to look at the name again, -EAGAIN when another
+ * process is breaking it right now.
  */
 static int
 lock_break(struct lock *l, enum lock_kind kind, const struct lock_entry *stale,
     char **cause)
 {
-	char aside[64], path[PATH_MAX], why[256];
+	char path[PATH_MAX], why[256];
 	struct lock_entry e;
-	int error;
+	struct stat st;
+	int fd, error = 0;
+
+	if (lock_entry_open(l->dirfd, l->names[kind], &e, &fd) != 0 || fd == -1)
+		return 0;
+	if (fstat(fd, &st) == -1 || st.st_dev != stale->dev ||
+	    st.st_ino != stale->ino)
+		goto out; /* replaced since we judged it */
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		error = errno == EWOULDBLOCK ? -EAGAIN : 0;
+		goto out;
+	}
+	if (fstatat(l->dirfd, l->names[kind], &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    st.st_dev != stale->dev || st.st_ino != stale->ino)
+		goto out; /* another breaker got there first */
+	if (lock_entry_read_fd(fd, &e) != 0 || e.state != LOCK_STATE_STALE)
+		goto out;
 
 	lock_path(l, kind, path, sizeof path);
-	snprintf(aside, sizeof aside, "LBRK.conbroker.%ld", (long)l->pid);
-	if (renameat(l->dirfd, l->names[kind], l->dirfd, aside) == -1) {
-		if (errno == ENOENT)
-			return 0; /* someone else broke it first */
-		return lock_break_refused(l, path, stale, -errno, cause);
+	if (unlinkat(l->dirfd, l->names[kind], 0) == -1) {
+		error = lock_break_refused(l, path, &e, -errno, cause);
+		goto out;
 	}
-	error = lock_entry_read(l->dirfd, aside, &e);
-	if (error == 0 && e.state != LOCK_STATE_STALE) {
-		/* A lock written since we looked: give it back, never clobber. */
-		if (linkat(l->dirfd, aside, l->dirfd, l->names[kind], 0) == -1) {
-			lock_entry_describe(&e, why, sizeof why);
-			lock_log(LOG_ERR, "%s: could not put back lock file %s of %s "
-			    "(%s)", l->device, path, why, strerror(errno));
-		}
-		unlinkat(l->dirfd, aside, 0);
-		return 0;
-	}
-	unlinkat(l->dirfd, aside, 0);
 	lock_entry_why_stale(&e, why, sizeof why);
 	lock_log(LOG_NOTICE, "%s: broke stale lock file %s left by %s",
-	    l->device, path, error == 0 ? why : "a process that is gone");
-	return 0;
+	    l->device, path, why);
+out:
+	close(fd);
+	return error;
 }
 
 /* Hold one lock name: link our file to it, breaking a stale lock in the way. */
@@ -431,7 +438,7 @@ lock_take(struct lock *l, enum lock_kind kind, const char *tmp,
 {
 	char path[PATH_MAX];
 	struct lock_entry e;
-	int tries, error;
+	int tries, error, contended = 0;
 
 	lock_path(l, kind, path, sizeof path);
 	for (tries = 0; tries < LOCK_TRIES; tries++) {
@@ -455,11 +462,20 @@ lock_take(struct lock *l, enum lock_kind kind, const char *tmp,
 		}
 		if (e.state != LOCK_STATE_STALE)
 			return lock_busy(l, kind, &e, holder, cause);
-		if ((error = lock_break(l, kind, &e, cause)) != 0)
+		error = lock_break(l, kind, &e, cause);
+		if (error == -EAGAIN)
+			contended = 1;
+		else if (error != 0)
 			return error;
 	}
-	lock_set_cause(cause, "%s: lock file %s kept changing under us; gave up "
-	    "after %d attempts", l->device, path, LOCK_TRIES);
+	/* Whoever was breaking it takes the device: it is not ours. */
+	if (contended)
+		lock_set_cause(cause, "%s is locked: the stale lock file %s is being "
+		    "broken by another process (pid unknown)", l->device, path);
+	else
+		lock_set_cause(cause, "%s is locked: lock file %s kept changing "
+		    "(pid unknown); gave up after %d attempts", l->device, path,
+		    LOCK_TRIES);
 	return -EBUSY;
 }
 
