@@ -58,6 +58,7 @@ struct client {
 	uv_stream_t *rd, *wr;
 	struct proto_reader reader;
 	size_t queued;               /* bytes queued to the broker */
+	int write_failed;            /* the broker stopped taking bytes */
 	unsigned heartbeat_ms;
 	int hello_done;
 	int reading;
@@ -98,6 +99,8 @@ void term_raw(int on);
 void term_winsize(uint16_t *rows, uint16_t *cols);
 /* Output from the console to stdout; pauses the broker when stdout is slow. */
 void term_output(struct client *c, const uint8_t *data, size_t len);
+/* Stop or resume reading standard input (the broker is not keeping up). */
+void term_input_pause(int paused);
 /* A line for the user on stderr, correct in raw mode too. */
 void term_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void term_stop(struct client *c);

@@ -72,8 +72,12 @@ static void console_detach(struct client *c)
 		client_finish(c, EXIT_OK, NULL);
 }
 
+/* Quiet for the linger time: detach, unless our own output is still backed
+ * up (then the console is not quiet, we are slow). */
 static void console_on_linger(uv_timer_t *t)
 {
+	if (!term_drained())
+		return;
 	console_detach(t->data);
 }
 

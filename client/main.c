@@ -2,6 +2,7 @@
  * conbroker: the console client.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,8 @@ int main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	c.uri = client_default_uri();
+	/* A closed stdout or connection is an error to report, not a death. */
+	signal(SIGPIPE, SIG_IGN);
 	while ((opt = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': c.uri = optarg; break;

@@ -38,6 +38,8 @@ static struct {
 	int signals;
 	int raw;
 	int reading;
+	int in_paused;
+	int ro_noticed;
 	int stopped;
 	size_t out_queued;
 	int broker_paused;
@@ -252,6 +254,10 @@ static void term_input(const uint8_t *data, size_t len)
 		len = (size_t)(esc - data);
 	if (len > 0 && !term.opts.readonly)
 		console_input(term.client, data, len);
+	else if (len > 0 && !term.ro_noticed) {
+		term.ro_noticed = 1;
+		term_notice("conbroker: read-only session: input is ignored");
+	}
 	if (esc != NULL)
 		console_escape(term.client);
 }
@@ -289,7 +295,7 @@ static void term_on_fs_read(uv_fs_t *req)
 		return;
 	if (n > 0) {
 		term_input(term.fs_buf, (size_t)n);
-		if (!term.stopped && term.reading)
+		if (!term.stopped && term.reading && !term.in_paused)
 			term_fs_next();
 	} else {
 		term.reading = 0;
@@ -335,6 +341,21 @@ static enum term_kind term_open(int fd, uv_handle_t *h, int readable)
 		return TERM_FILE;
 	default:
 		return TERM_FILE;
+	}
+}
+
+void term_input_pause(int paused)
+{
+	if (term.stopped || !term.reading || paused == term.in_paused)
+		return;
+	term.in_paused = paused;
+	if (term.in_kind == TERM_TTY || term.in_kind == TERM_PIPE) {
+		if (paused)
+			uv_read_stop(&term.in.stream);
+		else
+			uv_read_start(&term.in.stream, term_on_alloc, term_on_read);
+	} else if (!paused && !term.fs_busy) {
+		term_fs_next();
 	}
 }
 

@@ -12,6 +12,10 @@
 
 #include "client/client.h"
 
+/* Input queued to the broker: above the high mark, stop reading stdin. */
+#define CLIENT_QUEUE_HIGH (1024 * 1024)
+#define CLIENT_QUEUE_LOW (256 * 1024)
+
 struct client_write {
 	uv_write_t req;
 	struct client *c;
@@ -20,6 +24,7 @@ struct client_write {
 };
 
 static void client_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+static void client_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
 /* The connection ended without a CLOSED.  For ext:, wait for the command's
  * exit status first, so the message can say why. */
@@ -122,8 +127,16 @@ static void client_on_write(uv_write_t *req, int status)
 
 	c->queued -= w->len;
 	free(w);
-	if (status < 0 && status != UV_ECANCELED && !c->finishing)
-		client_lost(c);
+	if (status < 0 && status != UV_ECANCELED && !c->finishing) {
+		/* What the broker said before it closed (a CLOSED naming who took
+		 * over) is still to be read: the read side ends the session. */
+		c->write_failed = 1;
+		if (!c->reading)
+			client_lost(c);
+		return;
+	}
+	if (c->queued <= CLIENT_QUEUE_LOW)
+		term_input_pause(0);
 }
 
 /* Queue bytes to the broker: one copy, since input chunks are small. */
@@ -135,7 +148,7 @@ static int client_write(struct client *c, const uv_buf_t *bufs, unsigned n)
 	uv_buf_t b;
 	int rc;
 
-	if (!c->conn_open)
+	if (!c->conn_open || c->write_failed)
 		return -EPIPE;
 	for (i = 0; i < n; i++)
 		total += bufs[i].len;
@@ -155,6 +168,8 @@ static int client_write(struct client *c, const uv_buf_t *bufs, unsigned n)
 		return rc;
 	}
 	c->queued += total;
+	if (c->queued > CLIENT_QUEUE_HIGH)
+		term_input_pause(1); /* backpressure, all the way to our stdin */
 	return 0;
 }
 
@@ -198,8 +213,8 @@ void client_pause(struct client *c, int paused)
 		uv_read_stop(c->rd);
 		c->reading = 0;
 	} else if (!paused && !c->reading) {
-		uv_read_start(c->rd, NULL, client_on_read);
-		c->reading = 1;
+		if (uv_read_start(c->rd, client_on_alloc, client_on_read) == 0)
+			c->reading = 1;
 	}
 }
 

@@ -58,8 +58,7 @@ static int console_make_raw(struct console *c, char **cause)
 		    c->conf->pty_path, strerror(errno));
 		return rc;
 	}
-	if (ioctl(c->fd, TIOCGWINSZ, &c->saved_winsize) < 0)
-		memset(&c->saved_winsize, 0, sizeof(c->saved_winsize));
+	c->saved_ws_valid = ioctl(c->fd, TIOCGWINSZ, &c->saved_winsize) == 0;
 	c->saved_valid = 1;
 	raw = c->saved_termios;
 	cfmakeraw(&raw);
@@ -151,7 +150,7 @@ void console_close(struct console *c)
 	}
 	if (c->fd >= 0 && c->saved_valid) {
 		tcsetattr(c->fd, TCSANOW, &c->saved_termios);
-		if (c->saved_winsize.ws_row || c->saved_winsize.ws_col)
+		if (c->saved_ws_valid)
 			ioctl(c->fd, TIOCSWINSZ, &c->saved_winsize);
 	}
 	c->saved_valid = 0;

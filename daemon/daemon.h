@@ -128,6 +128,7 @@ struct console {
 	int saved_valid;
 	struct termios saved_termios;
 	struct winsize saved_winsize;
+	int saved_ws_valid;
 	uint8_t *inbuf;                   /* writer input the pty did not take */
 	size_t inlen, inoff;
 	struct peer *writer;

@@ -514,7 +514,12 @@ static void peer_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
 		}
 		peer_process(p);
 	} else if (nread == UV_EOF) {
-		peer_close(p, p->console ? "the client went away" : NULL);
+		const uint8_t *rest;
+
+		if (proto_reader_peek(&p->reader, &rest) > 0)
+			peer_close(p, "the client went away in the middle of a frame");
+		else
+			peer_close(p, p->console ? "the client went away" : NULL);
 	} else if (nread < 0) {
 		peer_close(p, uv_strerror((int)nread));
 	}

@@ -109,6 +109,10 @@ void session_pump(struct peer *p)
 
 	if (c == NULL || p->closing || c->ring.buf == NULL)
 		goto ending;
+	/* A peer that cannot take output now hears about a gap once, when it
+	 * can: the count then covers everything it missed meanwhile. */
+	if (p->queued >= PEER_OUTPUT_BUDGET)
+		return;
 	tail = ring_tail(&c->ring);
 	if (p->cursor < tail) {
 		missed = tail - p->cursor;
