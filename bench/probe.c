@@ -2,7 +2,7 @@
  * probe: the client side of the throughput, keystroke and attach benchmarks.
  *
  *   probe tput VIA --control FIFO [--pty I] --bytes N [--timeout S] [--pids P,P]
- *   probe rtt VIA [--count K] [--gap-us U] [--samples FILE]
+ *   probe rtt VIA... [--count K] [--gap-us U] [--samples PREFIX]
  *   probe cpu --control FIFO --status FILE [--pty I] --bytes N --pids P,P
  *   probe attach VIA [--count K] [--samples FILE]
  *   probe takeover VIA [--count K] [--samples FILE]
@@ -18,7 +18,7 @@
  * times them from the request until the last byte has arrived here; it
  * reads and drops them, as a client writing to /dev/null.  rtt writes one
  * byte, which vmside echoes, and waits for it: K times, U microseconds
- * apart.  cpu times an emit read by some other client (a real conbroker or
+ * apart, on each VIA in turn (samples to PREFIX0.txt, PREFIX1.txt, ...).  cpu times an emit read by some other client (a real conbroker or
  * socat) and reports the CPU seconds the given processes used for it.
  * attach and takeover time conbrokerd sessions.  Each prints one line of
  * key=value pairs; every loop is bounded by a count and a time limit.
@@ -510,48 +510,75 @@ static void probe_report(const char *what, double *us, int n, const char *sample
 	    what, probe_pct(us, n, 99), what, probe_pct(us, n, 99.9), what, sum / n, what, us[n - 1]);
 }
 
-static int probe_rtt(const struct probe_opts *o)
+/* One key on c and its echo; returns the round trip in µs, or -1. */
+static double probe_one_key(struct probe_conn *c, uint8_t ch)
 {
-	struct probe_conn c;
 	uint8_t buf[4096];
-	double *us = calloc((size_t)o->count, sizeof(double)), t0, deadline;
-	double limit = probe_now() + o->timeout;
-	struct pollfd pfd;
-	int i, k = 0, warm = 50;
-	size_t got;
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	double t0 = probe_now(), deadline = t0 + 2;
+	size_t got = 0;
 	ssize_t n;
 
-	probe_open(&c, o->via, PROTO_OPEN_NOHISTORY);
-	/* Let whatever the attach produced drain first. */
-	pfd.fd = c.fd;
-	pfd.events = POLLIN;
-	while (poll(&pfd, 1, 50) > 0 && read(c.fd, buf, sizeof(buf)) > 0)
-		probe_consume(&c, buf, 0);
-	for (i = 0; i < o->count + warm && probe_now() < limit; i++) {
-		t0 = probe_now();
-		probe_key(&c, (uint8_t)('a' + i % 26));
-		got = 0;
-		deadline = t0 + 2;
-		while (got == 0 && probe_now() < deadline) {
-			if (poll(&pfd, 1, 100) <= 0)
-				continue;
-			n = read(c.fd, buf, sizeof(buf));
-			if (n <= 0)
-				break;
-			got = probe_consume(&c, buf, (size_t)n);
-		}
-		if (got == 0) {
-			fprintf(stderr, "probe: no echo within 2 s\n");
-			break;
-		}
-		if (i >= warm)
-			us[k++] = (probe_now() - t0) * 1e6;
-		if (o->gap_us > 0)
-			usleep((useconds_t)o->gap_us);
+	probe_key(c, ch);
+	while (got == 0 && probe_now() < deadline) {
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		n = read(c->fd, buf, sizeof(buf));
+		if (n <= 0)
+			return -1;
+		got = probe_consume(c, buf, (size_t)n);
 	}
-	probe_report("", us, k, o->samples);
+	return got > 0 ? (probe_now() - t0) * 1e6 : -1;
+}
+
+/*
+ * Keys on every VIA in turn, one key each per round, so that every path is
+ * measured over the same seconds of the same machine: a noisy neighbour
+ * then weighs on all of them alike.  One result line per VIA, in order.
+ */
+static int probe_rtt(const struct probe_opts *o, char **vias, int nvias)
+{
+	struct probe_conn *c = calloc((size_t)nvias, sizeof(*c));
+	double **us = calloc((size_t)nvias, sizeof(double *)), rt;
+	double limit = probe_now() + o->timeout;
+	uint8_t buf[4096];
+	char path[4096];
+	struct pollfd pfd;
+	int i, j, k = 0, warm = 50, bad = 0;
+
+	for (j = 0; j < nvias; j++) {
+		us[j] = calloc((size_t)o->count, sizeof(double));
+		probe_open(&c[j], vias[j], PROTO_OPEN_NOHISTORY);
+		/* Let whatever the attach produced drain first. */
+		pfd.fd = c[j].fd;
+		pfd.events = POLLIN;
+		while (poll(&pfd, 1, 50) > 0 && read(c[j].fd, buf, sizeof(buf)) > 0)
+			;
+	}
+	for (i = 0; i < o->count + warm && probe_now() < limit && !bad; i++) {
+		for (j = 0; j < nvias && !bad; j++) {
+			rt = probe_one_key(&c[j], (uint8_t)('a' + i % 26));
+			if (rt < 0) {
+				fprintf(stderr, "probe: no echo within 2 s on %s\n", vias[j]);
+				bad = 1;
+			} else if (i >= warm) {
+				us[j][k] = rt;
+			}
+			if (o->gap_us > 0)
+				usleep((useconds_t)o->gap_us);
+		}
+		if (i >= warm && !bad)
+			k++;
+	}
+	for (j = 0; j < nvias; j++) {
+		if (o->samples != NULL)
+			snprintf(path, sizeof(path), "%s%d.txt", o->samples, j);
+		probe_report("", us[j], k, o->samples ? path : NULL);
+		close(c[j].fd);
+		free(us[j]);
+	}
 	free(us);
-	close(c.fd);
+	free(c);
 	return k > 0 ? 0 : 1;
 }
 
@@ -745,7 +772,7 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "tput") == 0)
 		return o.control && o.bytes ? probe_tput(&o) : 2;
 	if (strcmp(mode, "rtt") == 0)
-		return probe_rtt(&o);
+		return probe_rtt(&o, argv + optind, argc - optind);
 	if (strcmp(mode, "attach") == 0)
 		return probe_sessions(&o, 0);
 	if (strcmp(mode, "takeover") == 0)
