@@ -159,8 +159,12 @@ int main(int argc, char **argv)
 	server.config_path = demo ? NULL : config;
 	server.socket_override = sock;
 	if (server_init(&server, loop, conf) < 0 || server_listen(&server) < 0) {
+		/* Close what was opened, without touching another daemon's socket. */
+		server_shutdown(&server);
+		uv_run(loop, UV_RUN_DEFAULT);
 		server_free(&server);
 		conf_free(server.conf);
+		uv_loop_close(loop);
 		return 1;
 	}
 	log_info("conbrokerd %s ready: %zu domains", CONBROKER_VERSION, server.conf->ndomains);

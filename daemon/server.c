@@ -28,6 +28,7 @@ struct listener {
 	int proxy;   /* tcp: a PROXY header precedes the frames */
 	char *path;  /* unix: the socket file, removed at shutdown */
 	char *name;  /* for log lines */
+	int inited;  /* the handle exists and must be closed */
 	struct listener *next;
 };
 
@@ -276,12 +277,14 @@ static int server_listen_unix(struct server *s, struct listener *l,
 	if (rc < 0)
 		return rc;
 	uv_pipe_init(s->loop, &l->io.pipe, 0);
+	l->inited = 1;
 	l->transport = PEER_UNIX;
-	l->path = xstrdup(path);
 	l->name = xasprintf("unix:%s", path);
 	old = umask(0177);
 	rc = uv_pipe_bind(&l->io.pipe, path);
 	umask(old);
+	if (rc == 0)
+		l->path = xstrdup(path); /* ours now: removed at shutdown */
 	if (rc == 0 && chmod(path, cl ? cl->mode : 0660) < 0)
 		rc = -errno;
 	if (rc == 0 && cl && cl->group) {
@@ -341,6 +344,7 @@ static int server_listen_tcp(struct server *s, struct listener *l,
 		    " encrypted unless a TLS proxy is in front", l->name);
 	}
 	uv_tcp_init(s->loop, &l->io.tcp);
+	l->inited = 1;
 	l->transport = PEER_TCP;
 	l->proxy = cl->proxy;
 	rc = uv_tcp_bind(&l->io.tcp, ai->ai_addr, 0);
@@ -559,7 +563,10 @@ void server_shutdown(struct server *s)
 		ln = l->next;
 		if (l->path != NULL)
 			unlink(l->path);
-		uv_close(&l->io.handle, server_listener_closed);
+		if (l->inited)
+			uv_close(&l->io.handle, server_listener_closed);
+		else
+			server_listener_closed(&l->io.handle);
 	}
 	s->listeners = NULL;
 	uv_close((uv_handle_t *)&s->sig_term, NULL);
