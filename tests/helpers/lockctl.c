@@ -1,6 +1,8 @@
 /*
  * lockctl: the locks library from the shell, for tests and operators.
  *
+ *   lockctl names DEVICE
+ *	prints the lock file name of DEVICE under each convention: kind name
  *   lockctl probe LOCKDIR DEVICE
  *	prints every holder of DEVICE, one per line: kind state pid program path
  *   lockctl hold [-n] LOCKDIR DEVICE READYFILE
@@ -11,6 +13,7 @@
  * 8 permission denied; a refusal prints the cause on stderr.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +40,24 @@ lockctl_status(int error)
 	if (error == -EPERM || error == -EACCES)
 		return 8;
 	return 1;
+}
+
+/* Print the lock file name of a device under each convention. */
+static int
+lockctl_names(const char *device)
+{
+	char name[NAME_MAX + 1];
+	int kind, error;
+
+	for (kind = LOCK_KIND_FHS; kind < LOCK_KIND_FLOCK; kind++) {
+		if ((error = lock_name(kind, device, name, sizeof name)) != 0) {
+			fprintf(stderr, "lockctl: no %s name for %s: %s\n",
+			    lock_kind_name(kind), device, strerror(-error));
+			return 1;
+		}
+		printf("%s %s\n", lock_kind_name(kind), name);
+	}
+	return 0;
 }
 
 /* Print every holder of a device. */
@@ -120,6 +141,8 @@ main(int argc, char **argv)
 	int flags = 0;
 
 	lock_set_logger(lockctl_log, NULL);
+	if (argc == 3 && strcmp(argv[1], "names") == 0)
+		return lockctl_names(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "probe") == 0)
 		return lockctl_probe(argv[2], argv[3]);
 	if (argc >= 2 && strcmp(argv[1], "hold") == 0) {
@@ -133,7 +156,8 @@ main(int argc, char **argv)
 		if (argc == 4)
 			return lockctl_hold(argv[1], argv[2], argv[3], flags);
 	}
-	fprintf(stderr, "usage: lockctl probe LOCKDIR DEVICE\n"
+	fprintf(stderr, "usage: lockctl names DEVICE\n"
+	    "       lockctl probe LOCKDIR DEVICE\n"
 	    "       lockctl hold [-n] LOCKDIR DEVICE READYFILE\n");
 	return 2;
 }
