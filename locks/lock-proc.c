@@ -76,8 +76,10 @@ lock_proc_start(pid_t pid, struct timespec *start, char *state)
 	if (clock_gettime(CLOCK_REALTIME, &real) == -1 ||
 	    clock_gettime(CLOCK_BOOTTIME, &boot) == -1)
 		return -errno;
-	ns = (ticks % (unsigned long long)hz) * 1000000000ULL / (unsigned long long)hz;
-	start->tv_sec = real.tv_sec - boot.tv_sec + (time_t)(ticks / (unsigned long long)hz);
+	ns = (ticks % (unsigned long long)hz) * 1000000000ULL /
+	    (unsigned long long)hz;
+	start->tv_sec = real.tv_sec - boot.tv_sec +
+	    (time_t)(ticks / (unsigned long long)hz);
 	start->tv_nsec = real.tv_nsec - boot.tv_nsec + (long)ns;
 	while (start->tv_nsec < 0) {
 		start->tv_nsec += 1000000000L;

@@ -27,6 +27,30 @@ ptyhold_signal(int sig)
 	ptyhold_stop = 1;
 }
 
+/*
+ * Catch SIGTERM and SIGINT, but let them in only while waiting in ppoll()
+ * with the mask returned in unblocked, so that none is lost between a check
+ * of the flag and the wait.
+ */
+static void
+ptyhold_signals(sigset_t *unblocked)
+{
+	struct sigaction sa;
+	sigset_t block;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = ptyhold_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, unblocked);
+	sigdelset(unblocked, SIGTERM);
+	sigdelset(unblocked, SIGINT);
+}
+
 /* Write the slave's path to a temporary file, then rename it into place. */
 static int
 ptyhold_publish(const char *path, const char *slave)
@@ -47,9 +71,8 @@ ptyhold_publish(const char *path, const char *slave)
 int
 main(int argc, char **argv)
 {
-	struct sigaction sa;
 	struct pollfd pfd;
-	sigset_t block, unblocked;
+	sigset_t unblocked;
 	char buf[4096], *slave;
 	int master, keep;
 
@@ -57,18 +80,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: ptyhold PATHFILE\n");
 		return 2;
 	}
-	/* SIGTERM is only let in while waiting in ppoll, so none is lost. */
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = ptyhold_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigprocmask(SIG_BLOCK, &block, &unblocked);
-	sigdelset(&unblocked, SIGTERM);
-	sigdelset(&unblocked, SIGINT);
+	ptyhold_signals(&unblocked);
 
 	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master == -1 || grantpt(master) == -1 || unlockpt(master) == -1 ||

@@ -141,7 +141,10 @@ out:
 	is_int(tl_dir_count(dir, NULL, 0), 0, "nothing left behind");
 }
 
-/* A file that is not a device: no SVR4 name, and a name two conventions share once. */
+/*
+ * A file that is not a device: no SVR4 name, and the name that two
+ * conventions give it is held once.
+ */
 static void
 test_plain_file(void)
 {
@@ -190,7 +193,7 @@ test_release_only_ours(void)
 	tl_kill(other);
 }
 
-/* A live lock under the third convention: the first two, taken, are given back. */
+/* A live lock under a later convention: those taken before are given back. */
 static void
 test_rollback_files(enum lock_kind kind)
 {
@@ -204,7 +207,8 @@ test_rollback_files(enum lock_kind kind)
 	tl_lock_path(path, sizeof path, dir, kind, pty.path);
 	tl_write_pid(path, holderpid, 0);
 	ret = lock_acquire(dir, pty.path, 0, &l, &holder, &cause);
-	is_int(ret, -EBUSY, "%s lock of a live process: refused", lock_kind_name(kind));
+	is_int(ret, -EBUSY, "%s lock of a live process: refused",
+	    lock_kind_name(kind));
 	is_int(holder.kind, kind, "holder: the %s convention", lock_kind_name(kind));
 	is_int(holder.state, LOCK_STATE_LIVE, "holder: live");
 	is_int(holder.pid, holderpid, "holder: its pid");
@@ -212,7 +216,8 @@ test_rollback_files(enum lock_kind kind)
 	is_str(holder.path, path, "holder: the lock file");
 	ok(tl_has(cause, pty.path) && tl_has(cause, path) &&
 	    tl_has_pid(cause, holderpid) && tl_has(cause, "peerholder"),
-	    "cause names device, lock file, pid, program: %s", cause ? cause : "(null)");
+	    "cause names device, lock file, pid, program: %s",
+	    cause ? cause : "(null)");
 	free(cause);
 	is_int(tl_dir_count(dir, names, sizeof names), 1,
 	    "rollback: only the peer's lock is left:%s", names);

@@ -65,7 +65,7 @@ check_only_child(struct tl_result *r, void *arg)
 	    (int)strcspn(tl_log_text, "\n"), tl_log_text);
 }
 
-/* A lock directory we may not write: check, don't create, warn once per directory. */
+/* A lock directory we may not write: check, don't create, warn once per dir. */
 static void
 test_check_only(void)
 {

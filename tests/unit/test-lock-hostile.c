@@ -37,7 +37,7 @@ check_hostile(const char *what)
 		lock_release(l);
 }
 
-/* A symlink to a file of ours: not followed, the file neither read nor written. */
+/* A symlink to a file of ours: never followed, the target never touched. */
 static void
 test_symlink(void)
 {
@@ -157,7 +157,8 @@ test_unreadable(void)
 	tl_write_pid(path, getpid(), 0);
 	chmod(path, 0600);
 	if (tl_run_as(TL_NOBODY, probe_unreadable, NULL, &r) == 0)
-		is_int(r.v[0], LOCK_STATE_HOSTILE, "a lock file the nobody user cannot read: hostile");
+		is_int(r.v[0], LOCK_STATE_HOSTILE,
+		    "a lock file the nobody user cannot read: hostile");
 	else
 		ok(0, "run as nobody");
 	tl_dir_clear(dir);

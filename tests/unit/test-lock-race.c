@@ -12,8 +12,8 @@ static struct tl_pty pty;
 
 struct racer {
 	pid_t pid;
-	int go;      /* parent -> child: 'g' race, 'r' release, 'q' quit */
-	int result;  /* child -> parent: 'W' won, 'B' busy, 'E' other error, 'd' done */
+	int go;      /* to the child: 'g' race, 'r' release, 'q' quit */
+	int result;  /* from it: 'W' won, 'B' busy, 'E' other error, 'd' done */
 };
 
 /* A racer: on 'g', acquire and say how it went; on 'r', give back. */
