@@ -12,8 +12,13 @@
  *   fakevm --gen N SEED        write the test byte stream to stdout
  *
  * Control commands: "say TEXT" (TEXT and CR LF to the console), "emit N SEED"
- * (N bytes of the test stream), "hangup" (close the master and exit), "exit".
- * Status lines: "ready PATH", "opened", "emitted N", "winch ROWS COLS".
+ * (N bytes of the test stream), "winsize" (report the window size the master
+ * sees), "hangup" (once the console has read what was sent, close the master
+ * and exit), "exit" (close the master and exit at once).
+ * Status lines: "ctty PID" (with --ctty: the process in the pty's session),
+ * "ready PATH", "opened", "emitted N", "winsize ROWS COLS" (the
+ * size read with TIOCGWINSZ on the master, as a hypervisor reads it), "winch
+ * ROWS COLS" (with --ctty: a SIGWINCH in the pty's session).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -138,11 +143,18 @@ static pid_t start_ctty(const char *slave)
 		close(winch_pipe[1]);
 		return pid;
 	}
-	close(winch_pipe[0]);
+	/* Nothing of the parent's: not the master (the pty must hang up when
+	 * fakevm goes), not the test's output (whoever reads it waits for EOF). */
+	for (int fd = 0; fd < 1024; fd++)
+		if (fd != winch_pipe[1])
+			close(fd);
 	setsid();
 	winch_tty = open(slave, O_RDWR);
 	if (winch_tty < 0)
 		_exit(1);
+	dup2(winch_tty, 0);
+	dup2(winch_tty, 1);
+	dup2(winch_tty, 2);
 	signal(SIGWINCH, on_winch);
 	signal(SIGHUP, SIG_DFL);
 	if (write(winch_pipe[1], "ctty\n", 5) < 0)
@@ -180,6 +192,32 @@ struct vm {
 	size_t outlen, outoff;
 };
 
+/*
+ * Before hanging up, let the console's reader take what was sent: Linux
+ * throws away what is still queued on the slave once the master closes, and
+ * a guest's last words that nobody could have read prove nothing.  Waits
+ * while the queue empties, and gives up once it stops moving for 2 s.
+ */
+static void drain(struct vm *vm)
+{
+	struct timespec tick = { 0, 50 * 1000 * 1000 };
+	int fd, queued, last = -1, still = 0, zeros = 0;
+	char path[64];
+
+	if (ptsname_r(vm->master, path, sizeof(path)) != 0 ||
+	    (fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK)) < 0)
+		return;
+	while (zeros < 2 && still < 40) {
+		if (ioctl(fd, FIONREAD, &queued) < 0)
+			break;
+		zeros = queued == 0 ? zeros + 1 : 0;
+		still = queued == last ? still + 1 : 0;
+		last = queued;
+		nanosleep(&tick, NULL);
+	}
+	close(fd);
+}
+
 /* One control command from the FIFO. */
 static int control(struct vm *vm, char *line)
 {
@@ -193,7 +231,17 @@ static int control(struct vm *vm, char *line)
 		gen_init(&vm->g, seed);
 		vm->emit_left = n;
 		vm->emitted = 0;
-	} else if (strcmp(line, "hangup") == 0 || strcmp(line, "exit") == 0) {
+	} else if (strcmp(line, "winsize") == 0) {
+		struct winsize ws;
+
+		if (ioctl(vm->master, TIOCGWINSZ, &ws) < 0)
+			status("winsize error %s", strerror(errno));
+		else
+			status("winsize %u %u", ws.ws_row, ws.ws_col);
+	} else if (strcmp(line, "hangup") == 0) {
+		drain(vm);
+		return 1;
+	} else if (strcmp(line, "exit") == 0) {
 		return 1;
 	}
 	return 0;
@@ -310,8 +358,18 @@ int main(int argc, char **argv)
 		mkfifo(control_path, 0600);
 		ctl = open(control_path, O_RDWR | O_NONBLOCK);
 	}
-	if (ctty && start_ctty(slave_path) < 0)
-		return 1;
+	if (ctty) {
+		pid_t child = start_ctty(slave_path);
+		char ready[8];
+
+		/* Ready only once the child owns the pty and catches SIGWINCH. */
+		if (child < 0 || read(winch_pipe[0], ready, 5) != 5 ||
+		    memcmp(ready, "ctty\n", 5) != 0) {
+			fprintf(stderr, "fakevm: the --ctty process did not start\n");
+			return 1;
+		}
+		status("ctty %d", (int)child);
+	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path_file);
 	f = fopen(tmp, "w");
 	if (f == NULL || fprintf(f, "%s\n", slave_path) < 0 || fclose(f) != 0 ||
@@ -342,9 +400,21 @@ int main(int argc, char **argv)
 		rc = poll(pfd, (nfds_t)n, 1000);
 		if (rc < 0 && errno != EINTR)
 			break;
+		if (rc == 0 && !vm.opened) {
+			/* Quiet, without POLLHUP: someone has the console open. */
+			vm.opened = 1;
+			status("opened");
+		}
 		if (rc <= 0)
 			continue;
 		for (int i = 1; i < n; i++) {
+			if (pfd[i].fd == winch_pipe[0] && !(pfd[i].revents & POLLIN) &&
+			    (pfd[i].revents & (POLLHUP | POLLERR))) {
+				/* The --ctty process is gone: stop watching for it. */
+				close(winch_pipe[0]);
+				winch_pipe[0] = -1;
+				continue;
+			}
 			if (!(pfd[i].revents & POLLIN))
 				continue;
 			if (pfd[i].fd == ctl) {
@@ -362,14 +432,15 @@ int main(int argc, char **argv)
 					memmove(line, nl + 1, linelen + 1);
 				}
 			} else {
-				char buf[256];
+				char buf[256], *p, *nl;
 				ssize_t r = read(winch_pipe[0], buf, sizeof(buf) - 1);
 
-				if (r > 0) {
-					buf[r] = '\0';
-					buf[strcspn(buf, "\n")] = '\0';
-					if (strncmp(buf, "winch", 5) == 0)
-						status("%s", buf);
+				/* Several signals may arrive in one read: report each line. */
+				buf[r > 0 ? r : 0] = '\0';
+				for (p = buf; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+					*nl = '\0';
+					if (strncmp(p, "winch", 5) == 0)
+						status("%s", p);
 				}
 			}
 		}

@@ -1,0 +1,140 @@
+#!/bin/bash
+# Read-only watchers: the writer's bytes, no input of their own, several at
+# once, a console kept open by watchers alone, and their count in `list`.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib-broker.sh"
+
+# pipe_client NAME ARGS...: `conbroker console ARGS` without a terminal.  Its
+# standard input is a FIFO fed from $T/NAME.feed (pipe_send appends to it,
+# pipe_eof ends it), its output goes to $T/NAME.out and $T/NAME.err, and its
+# exit status to $T/NAME.exit; its PID is in PID_NAME.
+pipe_client() {
+	local name=$1; shift
+	rm -f "$T/$name.in" "$T/$name.exit" "$T/$name.pid"
+	: > "$T/$name.feed"
+	mkfifo "$T/$name.in"
+	tail -c +1 -f "$T/$name.feed" > "$T/$name.in" 2>/dev/null &
+	eval "FEED_$name=$!"
+	cleanup_pid $!
+	( "$CONBROKER" -c "unix:$T/sock" console "$@" <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err" &
+	  echo $! > "$T/$name.pid"; wait $!; echo $? > "$T/$name.exit.tmp"
+	  mv "$T/$name.exit.tmp" "$T/$name.exit" ) &
+	wait_for 10 "[ -s '$T/$name.pid' ]" || return 1
+	eval "PID_$name=\$(cat '$T/$name.pid')"
+	cleanup_pid "$(cat "$T/$name.pid")"
+}
+pipe_send() { printf '%s' "$2" >> "$T/$1.feed"; }
+pipe_eof() { eval "kill \$FEED_$1"; }
+pipe_exit() { wait_for "${2:-20}" "[ -s '$T/$1.exit' ]" && cat "$T/$1.exit"; }
+
+# list_field DOMAIN FIELD: one field of the domain's first console in `list --json`.
+list_field() {
+	cb list --json | python3 -c '
+import json, sys
+for e in json.load(sys.stdin):
+    if e["domain"] == sys.argv[1]:
+        v = e[sys.argv[2]]
+        print("null" if v is None else v)
+        break' "$1" "$2"
+}
+
+# size FILE: its size in bytes (0 when missing).
+size() { stat -c %s "$1" 2>/dev/null || echo 0; }
+
+CB_HISTORY=1048576
+fakevm_start vm1 --echo --record "$T/vm1.rec"
+domain_file vm1 5b1e0c7a-3d2f-4a61-8c9e-7f6a5b4c3d21 "$PTY_vm1"
+broker_config
+broker_start
+
+# One writer and three watchers, all without a terminal, so that their output
+# can be compared byte for byte with what the guest sent.
+pipe_client wr vm1
+wait_for 10 "grep -q 'Connected to domain' '$T/wr.err'"
+ok $? "the writer attaches"
+for i in 1 2 3; do
+	pipe_client wa$i vm1 --readonly
+done
+wait_for 10 "[ \"\$(list_field vm1 watchers)\" = 3 ]"
+ok $? "list counts three watchers"
+is "$(list_field vm1 state)" attached "list shows the console attached"
+like "$(list_field vm1 writer)" "^uid [0-9]+ \([a-z0-9_-]+\) pid $PID_wr via unix$" "list names the writer beside the watchers"
+like "$(cb list)" "vm1 +5b1e0c7a-3d2f-4a61-8c9e-7f6a5b4c3d21 +serial0 +attached +writer uid [0-9]+ .* 3 watchers" "the table shows the writer and 3 watchers"
+
+N=300000
+"$HELPERS/fakevm" --gen $N 31 > "$T/expect"
+vm_ctl vm1 "emit $N 31"
+wait_status vm1 "^emitted $N$"
+ok $? "the guest emits $N bytes"
+wait_for 20 "[ \$(size '$T/wr.out') -ge $N ] && [ \$(size '$T/wa1.out') -ge $N ] &&
+	[ \$(size '$T/wa2.out') -ge $N ] && [ \$(size '$T/wa3.out') -ge $N ]"
+ok $? "the writer and every watcher receive $N bytes"
+cmp -s "$T/expect" "$T/wr.out"
+ok $? "the writer's bytes are the guest's"
+for i in 1 2 3; do
+	cmp -s "$T/wr.out" "$T/wa$i.out"
+	ok $? "watcher $i sees the same bytes as the writer"
+done
+grep -q "bytes of output skipped" "$T"/wa*.err
+ok $((! $?)) "no watcher was told it missed output"
+
+# A watcher on a terminal types: nothing reaches the guest, and it is told.
+tmux_start tw "$CONBROKER -c unix:$T/sock console vm1 --readonly --no-history"
+tmux_wait tw "Escape character is"
+ok $? "a watcher on a terminal attaches"
+like "$(tmux_screen tw)" "Connected to domain 'vm1' .*console serial0 \(read-only\)" "its banner says read-only"
+tmux_keys tw "typed-by-watcher" Enter
+tmux_wait tw "read-only session: input is ignored" 10
+ok $? "the watcher is told its input is ignored"
+pipe_send wr "typed-by-writer"
+wait_for 10 "grep -q typed-by-writer '$T/vm1.rec'"
+ok $? "the writer's input reaches the guest"
+wait_for 10 "grep -q typed-by-writer '$T/wa1.out'"
+ok $? "and the guest's echo reaches the watchers"
+grep -q typed-by-watcher "$T/vm1.rec"
+ok $((! $?)) "the watcher's input never reaches the guest"
+tmux_wait tw "typed-by-writer" 10
+ok $? "the watcher on a terminal sees the writer's echo"
+tmux_keys tw C-]
+is "$(tmux_exit tw)" 0 "the escape character ends the watcher with exit code 0"
+
+# The writer leaves: the watchers alone keep the console open.
+pipe_eof wr
+is "$(pipe_exit wr)" 0 "the writer ends at the end of its input"
+wait_for 10 "[ \"\$(list_field vm1 writer)\" = null ]"
+ok $? "list shows no writer once it has gone"
+is "$(list_field vm1 watchers)" 3 "and still three watchers"
+is "$(list_field vm1 state)" attached "the console stays attached"
+ls "$T/lock" | grep -q "^LCK\.\.pts_${PTY_vm1##*/}$"
+ok $? "the device stays locked while only watchers are attached"
+like "$(cb list)" "vm1 .* attached +3 watchers" "the table shows 3 watchers and no writer"
+vm_ctl vm1 "say output-for-watchers-only"
+wait_for 10 "grep -q output-for-watchers-only '$T/wa1.out' && grep -q output-for-watchers-only '$T/wa2.out' &&
+	grep -q output-for-watchers-only '$T/wa3.out'"
+ok $? "the guest's output still reaches every watcher"
+
+for i in 1 2 3; do kill -TERM "$(cat "$T/wa$i.pid")"; done
+wait_for 10 "[ -s '$T/wa1.exit' ] && [ -s '$T/wa2.exit' ] && [ -s '$T/wa3.exit' ]"
+ok $? "the watchers end when told to"
+wait_for 10 "! ls '$T/lock' | grep -q LCK"
+ok $? "the device is released once the last watcher is gone"
+is "$(list_field vm1 state)" free "and the console is free"
+
+# A lone watcher on a free console opens it by itself.
+pipe_client wb vm1 --readonly --no-history
+wait_for 10 "[ \"\$(list_field vm1 watchers)\" = 1 ]"
+ok $? "a watcher attaches to a console nobody else uses"
+ls "$T/lock" | grep -q "^LCK\.\.pts_${PTY_vm1##*/}$"
+ok $? "the device is opened and locked for the lone watcher"
+vm_ctl vm1 "say seen-by-lone-watcher"
+wait_for 10 "grep -q seen-by-lone-watcher '$T/wb.out'"
+ok $? "the lone watcher receives the guest's output"
+is "$(list_field vm1 writer)" null "list shows no writer beside the lone watcher"
+
+# The daemon stops cleanly, and no sanitizer found anything in it.
+broker_stop
+is "$BROKER_STATUS" 0 "the daemon exits with status 0 on SIGTERM"
+grep -Eq 'Sanitizer|runtime error:' "$T/broker.log"
+ok $((! $?)) "the daemon's log has no sanitizer report"
+
+done_testing
