@@ -95,6 +95,19 @@ grep -q typed-by-watcher "$T/vm1.rec"
 ok $((! $?)) "the watcher's input never reaches the guest"
 tmux_wait tw "typed-by-writer" 10
 ok $? "the watcher on a terminal sees the writer's echo"
+# The broker enforces it too: a peer that opens read-only and sends DATA
+# anyway (OPEN of vm1 with the READONLY flag, then "raw-watcher-input").
+hex=$(printf raw-watcher-input | od -An -tx1 | tr -d ' \n')
+"$HELPERS/rawpeer" "$T/sock" hello expect 100 10 \
+	frame 200 "0003$(printf vm1 | od -An -tx1 | tr -d ' \n')00000000000100000000" \
+	expect 201 10 frame 202 "$hex" expect 205 10 > "$T/raw.out" 2>&1
+ok $? "a raw read-only peer that sends input gets a notice"
+like "$(grep '^< NOTICE' "$T/raw.out")" "read-only session: input is ignored" "saying its input is ignored"
+pipe_send wr "writer-marker-2"
+wait_for 10 "grep -q writer-marker-2 '$T/vm1.rec'"
+ok $? "the writer's next input reaches the guest"
+grep -q raw-watcher-input "$T/vm1.rec"
+ok $((! $?)) "the read-only peer's input never reaches the guest"
 tmux_keys tw C-]
 is "$(tmux_exit tw)" 0 "the escape character ends the watcher with exit code 0"
 
