@@ -101,6 +101,18 @@ like "$out" "console vm1/serial0 hung up at .*reload conbrokerd" "and says why a
 out=$(cb console vm1 --readonly </dev/null 2>&1); rc=$?
 is "$rc" 7 "a watcher is refused with code 7 too"
 
+# A reload that gives the console no new pty leaves it hung up: its old
+# /dev/pts number is free for the next pty, which may be another guest's.
+fakevm_start intruder --echo --record "$T/intruder.rec"
+[ "$PTY_intruder" = "$PTY_vm1" ] && diag "another guest's pty now has the old path $PTY_vm1"
+kill -HUP "$BROKER_PID"
+wait_for 20 "grep -q 'reloaded:' '$T/broker.log'"
+ok $? "a reload with the domain file unchanged"
+printf 'meant-for-vm1\n' | cb console vm1 >"$T/stale.out" 2>"$T/stale.err"; rc=$?
+is "$rc" 7 "leaves the console refused with code 7"
+grep -q meant-for-vm1 "$T/intruder.rec"
+ok $((! $?)) "nothing meant for it reaches a pty that took its old path"
+
 # The domain comes back on a new pty: a reload makes it attachable.
 fakevm_start vm1b --echo --record "$T/vm1b.rec"
 domain_file vm1 $UUID1 "$PTY_vm1b"
