@@ -103,8 +103,36 @@ is "$rc" 7 "a watcher is refused with code 7 too"
 
 # A reload that gives the console no new pty leaves it hung up: its old
 # /dev/pts number is free for the next pty, which may be another guest's.
-fakevm_start intruder --echo --record "$T/intruder.rec"
-[ "$PTY_intruder" = "$PTY_vm1" ] && diag "another guest's pty now has the old path $PTY_vm1"
+# Another program takes that number (new ptys get the lowest free one) and
+# records what it is sent.
+python3 - "$PTY_vm1" "$T/intruder.rec" "$T/intruder.ready" <<'PY' &
+import os, select, sys
+target, rec, ready = sys.argv[1:4]
+held, found = [], None
+for _ in range(256):
+    m, s = os.openpty()
+    if os.ttyname(s) == target:
+        found = m
+        break
+    held.append((m, s))
+for m, s in held:
+    os.close(m)
+    os.close(s)
+with open(ready + ".tmp", "w") as f:
+    f.write("took " + target if found is not None else "missed")
+os.rename(ready + ".tmp", ready)
+while found is not None:
+    select.select([found], [], [])
+    data = os.read(found, 4096)
+    with open(rec, "ab") as f:
+        f.write(data)
+PY
+cleanup_pid $!
+wait_for 10 "[ -s '$T/intruder.ready' ]"
+ok $? "another program allocates ptys"
+[ "$(cat "$T/intruder.ready")" = "took $PTY_vm1" ] ||
+	diag "the old path $PTY_vm1 was taken by someone else: the next check is weaker"
+: >> "$T/intruder.rec"
 kill -HUP "$BROKER_PID"
 wait_for 20 "grep -q 'reloaded:' '$T/broker.log'"
 ok $? "a reload with the domain file unchanged"
