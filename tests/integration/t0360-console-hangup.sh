@@ -106,15 +106,20 @@ is "$rc" 7 "a watcher is refused with code 7 too"
 # Another program takes that number (new ptys get the lowest free one) and
 # records what it is sent.
 python3 - "$PTY_vm1" "$T/intruder.rec" "$T/intruder.ready" <<'PY' &
-import os, select, sys
+import os, select, sys, time
 target, rec, ready = sys.argv[1:4]
 held, found = [], None
-for _ in range(256):
+# The kernel frees a pty's number a moment after its last close: hold what
+# comes until the number is free again, or give up after 5 s.
+deadline = time.monotonic() + 5
+while found is None and len(held) < 512 and time.monotonic() < deadline:
     m, s = os.openpty()
     if os.ttyname(s) == target:
         found = m
         break
     held.append((m, s))
+    if int(os.ttyname(s).rsplit("/", 1)[1]) > int(target.rsplit("/", 1)[1]):
+        time.sleep(0.02)
 for m, s in held:
     os.close(m)
     os.close(s)
