@@ -57,6 +57,9 @@ struct conf_domain {
 	char uuid_str[37]; /* canonical lower-case form */
 	struct conf_console *consoles;
 	size_t nconsoles;
+	char *instance;    /* which run of the domain: libvirt's <domstatus pid>
+	                      and <domain id>, e.g. "pid 4242 id 7"; NULL when
+	                      the XML says neither (an inactive definition) */
 	char *file;
 	int line;
 };

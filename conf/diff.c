@@ -24,11 +24,16 @@ static int conf_argv_equal(char *const *a, char *const *b)
 	return *a == NULL && *b == NULL;
 }
 
-/* Whether a session on the old console may carry on on the new one. */
-static int conf_console_same(const struct conf_console *a,
+/* Whether a session on the old console may carry on on the new one: same
+ * device, same settings, and the same run of the domain. */
+static int conf_console_same(const struct conf_domain *ad,
+    const struct conf_console *a, const struct conf_domain *bd,
     const struct conf_console *b)
 {
 	if (a->type != b->type || a->capture != b->capture)
+		return 0;
+	if ((ad->instance == NULL) != (bd->instance == NULL) ||
+	    (ad->instance != NULL && strcmp(ad->instance, bd->instance) != 0))
 		return 0;
 	if ((a->pty_path == NULL) != (b->pty_path == NULL) ||
 	    (a->pty_path != NULL && strcmp(a->pty_path, b->pty_path) != 0))
@@ -78,7 +83,7 @@ static void conf_diff_new(const struct conf *old, const struct conf *new_conf,
 			e->old_domain = oc ? od : NULL;
 			e->old_console = oc;
 			e->change = oc == NULL ? CONF_ADDED :
-			    conf_console_same(oc, nc) ? CONF_UNCHANGED :
+			    conf_console_same(od, oc, nd, nc) ? CONF_UNCHANGED :
 			    CONF_CHANGED;
 		}
 	}

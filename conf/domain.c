@@ -47,6 +47,7 @@ void conf_domain_clear(struct conf_domain *d)
 		conf_console_clear(&d->consoles[i]);
 	free(d->consoles);
 	free(d->name);
+	free(d->instance);
 	free(d->file);
 	memset(d, 0, sizeof(*d));
 }
@@ -425,6 +426,27 @@ static int conf_domain_parse(struct conf_loader *ld, xmlNode *dom,
 }
 
 /*
+ * Which run of the domain this is.  A restarted guest may get the same
+ * /dev/pts number back, so the path alone cannot tell a new pty from the old
+ * one; libvirt's QEMU pid (domstatus) and domain id change with every start.
+ */
+static int conf_domain_instance(const xmlNode *root, const xmlNode *dom,
+    struct conf_domain *d)
+{
+	const char *pid = root != dom ? conf_xml_attr(root, "pid") : NULL;
+	const char *id = conf_xml_attr(dom, "id");
+
+	if (pid == NULL && id == NULL)
+		return 0;
+	if (asprintf(&d->instance, "%s%s%s%s%s", pid ? "pid " : "", pid ? pid : "",
+	    pid && id ? " " : "", id ? "id " : "", id ? id : "") < 0) {
+		d->instance = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
  * Read the domain of a document (root: <domain> or <domstatus>) into *d,
  * which the caller then owns.  Returns 0, -EINVAL when it was reported and
  * must be skipped, or -ENOMEM.  Touches no registry: worker threads call it.
@@ -444,7 +466,9 @@ int conf_domain_read(struct conf_loader *ld, xmlNode *root, const char *file,
 	if (d->file == NULL)
 		return -ENOMEM;
 	d->line = conf_xml_line(dom);
-	ret = conf_domain_parse(ld, dom, d, name_line, uuid_line);
+	ret = conf_domain_instance(root, dom, d);
+	if (ret == 0)
+		ret = conf_domain_parse(ld, dom, d, name_line, uuid_line);
 	if (ret == 0 && ld->diags->errors > errors)
 		ret = -EINVAL;
 	if (ret < 0)

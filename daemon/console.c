@@ -295,7 +295,12 @@ static void console_on_poll(uv_poll_t *poll, int status, int events)
 	struct console *c = poll->data;
 
 	if (status < 0) {
-		console_hangup(c, uv_strerror(status));
+		/* libuv reports the pty's POLLERR as EBADF: the other side is
+		 * gone.  Read what is left; the read ends in the hangup with its
+		 * real reason. */
+		console_read(c);
+		if (c->state == CONSOLE_OPEN)
+			console_hangup(c, "the other side closed the pty");
 		return;
 	}
 	if ((events & UV_WRITABLE) && c->inlen > 0)

@@ -473,8 +473,9 @@ static void server_apply(struct server *s, const struct conf_diff_entry *e)
 	case CONF_UNCHANGED:
 		if (c == NULL)
 			return;
-		if (c->state == CONSOLE_HUNGUP)
-			c->state = CONSOLE_CLOSED; /* the registry vouches for the pty again */
+		/* A hung-up console stays so: the same path is no proof of a new
+		 * pty, since /dev/pts numbers are reused and the old one may now
+		 * be another guest's console.  Only a changed entry revives it. */
 		break;
 	}
 	c->domain = e->new_domain;

@@ -111,6 +111,28 @@ static void test_unchanged(void)
 
 static void test_changes(void)
 {
+	/* A restart may hand out the same /dev/pts number: libvirt's domain id
+	 * and QEMU pid tell the runs apart. */
+	check("<domain id='7'><name>a</name><uuid>" UA "</uuid><devices>"
+	    SERIAL("serial0", PATH("/dev/pts/1")) "</devices></domain>",
+	    "<domain id='8'><name>a</name><uuid>" UA "</uuid><devices>"
+	    SERIAL("serial0", PATH("/dev/pts/1")) "</devices></domain>",
+	    "changed a/serial0", "a new domain id on the same pty path: changed");
+	check("<domstatus pid='100'><domain id='7'><name>a</name><uuid>" UA
+	    "</uuid><devices>" SERIAL("serial0", PATH("/dev/pts/1"))
+	    "</devices></domain></domstatus>",
+	    "<domstatus pid='200'><domain id='7'><name>a</name><uuid>" UA
+	    "</uuid><devices>" SERIAL("serial0", PATH("/dev/pts/1"))
+	    "</devices></domain></domstatus>",
+	    "changed a/serial0", "a new QEMU pid on the same pty path: changed");
+	check("<domstatus pid='100'><domain id='7'><name>a</name><uuid>" UA
+	    "</uuid><devices>" SERIAL("serial0", PATH("/dev/pts/1"))
+	    "</devices></domain></domstatus>",
+	    "<domstatus pid='100'><domain id='7'><name>a</name><uuid>" UA
+	    "</uuid><devices>" SERIAL("serial0", PATH("/dev/pts/1"))
+	    "</devices></domain></domstatus>",
+	    "unchanged a/serial0", "the same run rewritten: unchanged");
+
 	check(base, DOMAIN("a", UA, "", SERIAL("serial0", PATH("/dev/pts/9"))
 	    VIRTIO("console1", PATH("/dev/pts/2")) TCP("serial1"))
 	    DOMAIN("b", UB, META("<cb:console alias='console0' capture='always'>"
