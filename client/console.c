@@ -86,13 +86,11 @@ static void console_opened(struct client *c, const struct proto_msg *m)
 	char esc[32];
 
 	cons.attached = 1;
-	if (!cons.opts.readonly || term_is_tty()) {
-		fprintf(stderr, "Connected to domain '%.*s' (%.*s), console %.*s%s\n",
-		    m->u.opened.domain.len, m->u.opened.domain.ptr,
-		    m->u.opened.uuid.len, m->u.opened.uuid.ptr,
-		    m->u.opened.alias.len, m->u.opened.alias.ptr,
-		    cons.opts.readonly ? " (read-only)" : "");
-	}
+	fprintf(stderr, "Connected to domain '%.*s' (%.*s), console %.*s%s\n",
+	    m->u.opened.domain.len, m->u.opened.domain.ptr,
+	    m->u.opened.uuid.len, m->u.opened.uuid.ptr,
+	    m->u.opened.alias.len, m->u.opened.alias.ptr,
+	    cons.opts.readonly ? " (read-only)" : "");
 	if (m->u.opened.notice.len > 0)
 		fprintf(stderr, "conbroker: %.*s\n", m->u.opened.notice.len,
 		    m->u.opened.notice.ptr);

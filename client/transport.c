@@ -30,7 +30,8 @@ static void client_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
  * exit status first, so the message can say why. */
 static void client_lost(struct client *c)
 {
-	char why[256];
+	size_t len = strlen(c->uri) + 96; /* the URI and the longest wording */
+	char *why;
 
 	if (c->ext && c->ext_running) {
 		c->ext_lost = 1;
@@ -40,8 +41,14 @@ static void client_lost(struct client *c)
 		}
 		return;
 	}
-	client_lost_reason(c, why, sizeof(why));
+	why = malloc(len);
+	if (why == NULL) {
+		client_finish(c, EXIT_UNREACHABLE, "the connection to %s was lost", c->uri);
+		return;
+	}
+	client_lost_reason(c, why, len);
 	client_finish(c, EXIT_UNREACHABLE, "%s", why);
+	free(why);
 }
 
 void client_lost_reason(struct client *c, char *buf, size_t len)
@@ -351,14 +358,23 @@ static void client_on_exit(uv_process_t *p, int64_t status, int sig)
 		client_lost(c);
 }
 
-/* ext:COMMAND: run it with sh -c; its stdin/stdout carry the protocol. */
+/* ext:COMMAND: run it with sh -c; its stdin/stdout carry the protocol.  As
+ * with ssh's ProxyCommand, the shell execs the command, so that the process
+ * the client watches and signals is the command itself, not a shell whose
+ * child would outlive the client and keep the connection open. */
 static int client_connect_ext(struct client *c, const char *cmd)
 {
 	uv_process_options_t o;
 	uv_stdio_container_t io[3];
-	char *args[] = { (char *)"/bin/sh", (char *)"-c", (char *)cmd, NULL };
+	char *line = NULL;
+	char *args[] = { (char *)"/bin/sh", (char *)"-c", NULL, NULL };
 	int rc;
 
+	if (asprintf(&line, "exec %s", cmd) < 0) {
+		client_finish(c, EXIT_USAGE, "out of memory");
+		return 0;
+	}
+	args[2] = line;
 	uv_pipe_init(c->loop, &c->ext_in, 0);
 	uv_pipe_init(c->loop, &c->ext_out, 0);
 	memset(&o, 0, sizeof(o));
@@ -377,6 +393,7 @@ static int client_connect_ext(struct client *c, const char *cmd)
 	c->ext = 1;
 	c->conn_open = 1;
 	rc = uv_spawn(c->loop, &c->proc, &o);
+	free(line);
 	if (rc < 0) {
 		client_finish(c, EXIT_UNREACHABLE, "cannot run %s: %s", cmd, uv_strerror(rc));
 		return 0;

@@ -17,6 +17,17 @@
  * starve the others on the loop. */
 #define CONSOLE_READ_BATCH (1024 * 1024)
 
+/*
+ * Watchers cost a copy of the stream each.  A console with a few of them
+ * sends to them at once (a watcher that keeps up misses nothing); past
+ * CONSOLE_WATCH_DIRECT watchers they are sent to at most every
+ * CONSOLE_WATCH_DELAY_MS, one write each per interval, so that a crowd of
+ * watchers costs the writer and the guest little.  Below a human's notice;
+ * at full pty speed the crowd skips ahead, with a notice, as watchers may.
+ */
+#define CONSOLE_WATCH_DIRECT 4
+#define CONSOLE_WATCH_DELAY_MS 20
+
 static void console_on_poll(uv_poll_t *poll, int status, int events);
 
 struct console *console_new(struct server *s, const struct conf_domain *d,
@@ -37,8 +48,18 @@ struct console *console_new(struct server *s, const struct conf_domain *d,
 
 void console_free(struct console *c)
 {
+	struct console **pp;
+
 	if (c == NULL)
 		return;
+	if (c->watch_pending) {
+		for (pp = &c->server->watch_dirty; *pp != NULL; pp = &(*pp)->watch_next) {
+			if (*pp == c) {
+				*pp = c->watch_next;
+				break;
+			}
+		}
+	}
 	console_close(c);
 	ring_free(&c->ring);
 	free(c->inbuf);
@@ -202,14 +223,47 @@ void console_update(struct console *c)
 		uv_poll_start(c->poll, events, console_on_poll);
 }
 
-/* Send what the ring now holds to every session. */
-static void console_pump_all(struct console *c)
+static void console_on_watch_timer(uv_timer_t *t)
 {
+	console_pump_watchers(t->data);
+}
+
+void console_pump_watchers(struct server *s)
+{
+	struct console *c;
 	struct peer *p, *next;
 
-	for (p = c->watchers; p != NULL; p = next) {
-		next = p->next_watcher;
-		session_pump(p);
+	while ((c = s->watch_dirty) != NULL) {
+		s->watch_dirty = c->watch_next;
+		c->watch_next = NULL;
+		c->watch_pending = 0;
+		for (p = c->watchers; p != NULL; p = next) {
+			next = p->next_watcher;
+			session_pump(p);
+		}
+	}
+}
+
+/* Send what the ring now holds: to the writer now, to watchers now or soon. */
+static void console_pump_all(struct console *c)
+{
+	struct server *s = c->server;
+	struct peer *p, *next;
+
+	if (c->nwatchers <= CONSOLE_WATCH_DIRECT) {
+		for (p = c->watchers; p != NULL; p = next) {
+			next = p->next_watcher;
+			session_pump(p);
+		}
+	} else if (!c->watch_pending) {
+		c->watch_pending = 1;
+		c->watch_next = s->watch_dirty;
+		s->watch_dirty = c;
+		if (!uv_is_active((uv_handle_t *)&s->watch_timer)) {
+			s->watch_timer.data = s;
+			uv_timer_start(&s->watch_timer, console_on_watch_timer,
+			    CONSOLE_WATCH_DELAY_MS, 0);
+		}
 	}
 	if (c->writer != NULL)
 		session_pump(c->writer);

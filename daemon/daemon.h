@@ -138,6 +138,8 @@ struct console {
 	int hup_pending;                  /* HUP seen while reading was held back */
 	int busy;                         /* mid-OPEN: keep the device open */
 	int gone;                         /* removed by reload, freed when idle */
+	int watch_pending;                /* in server->watch_dirty: watchers not yet pumped */
+	struct console *watch_next;
 	struct console *next;
 };
 
@@ -157,6 +159,8 @@ void console_resize(struct console *c, uint16_t rows, uint16_t cols);
 void console_end_all(struct console *c, uint32_t code, const char *message);
 /* Close the device if no session needs it any more. */
 void console_maybe_close(struct console *c);
+/* Pump the watchers of every console that has new output for them. */
+void console_pump_watchers(struct server *s);
 /* The spawned child of a console exited. */
 int console_reap(struct server *s, pid_t pid, int status);
 
@@ -219,6 +223,8 @@ struct server {
 	size_t *domain_base;
 	uv_signal_t sig_term, sig_int, sig_hup, sig_chld;
 	uv_timer_t tick;
+	uv_timer_t watch_timer;        /* coalesces output to watchers */
+	struct console *watch_dirty;   /* consoles whose watchers wait for it */
 	uint64_t next_peer_id;
 	unsigned heartbeat_ms;
 	int stopping;

@@ -163,6 +163,7 @@ int server_init(struct server *s, uv_loop_t *loop, struct conf *conf)
 	uv_signal_start(&s->sig_int, server_on_signal, SIGINT);
 	uv_signal_start(&s->sig_hup, server_on_signal, SIGHUP);
 	uv_signal_start(&s->sig_chld, server_on_signal, SIGCHLD);
+	uv_timer_init(loop, &s->watch_timer);
 	uv_timer_init(loop, &s->tick);
 	s->tick.data = s;
 	uv_timer_start(&s->tick, server_on_tick, 1000, 1000);
@@ -575,6 +576,7 @@ void server_shutdown(struct server *s)
 	uv_close((uv_handle_t *)&s->sig_hup, NULL);
 	uv_close((uv_handle_t *)&s->sig_chld, NULL);
 	uv_close((uv_handle_t *)&s->tick, NULL);
+	uv_close((uv_handle_t *)&s->watch_timer, NULL);
 }
 
 void server_free(struct server *s)
