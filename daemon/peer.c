@@ -128,7 +128,7 @@ static int peer_proxy(struct peer *p)
 	if (n == 0)
 		return 0;
 	if (n < 0) {
-		char *msg = xasprintf("dropping connection: bad PROXY header: %s", why);
+		char *msg = xasprintf("bad PROXY header: %s", why);
 
 		peer_close(p, msg);
 		free(msg);
@@ -141,7 +141,12 @@ static int peer_proxy(struct peer *p)
 	return 1;
 }
 
-/* Bytes that look like a PROXY header on a listener not set up for one. */
+/*
+ * Bytes that look like a PROXY header on a listener not set up for one: 1
+ * when they are one, -1 while they are the start of the v2 signature (no
+ * frame begins so: its length would be 218 MB), 0 otherwise.  Waiting for
+ * the whole signature names the mistake however the bytes are split.
+ */
 static int peer_unexpected_proxy(struct peer *p)
 {
 	static const uint8_t v2sig[] = "\r\n\r\n\0\r\nQUIT\n";
@@ -150,6 +155,8 @@ static int peer_unexpected_proxy(struct peer *p)
 
 	if (len >= 6 && memcmp(buf, "PROXY ", 6) == 0)
 		return 1;
+	if (len > 0 && len < 12 && memcmp(buf, v2sig, len) == 0)
+		return -1;
 	return len >= 12 && memcmp(buf, v2sig, 12) == 0;
 }
 
@@ -467,7 +474,7 @@ void peer_process(struct peer *p)
 		if (r == 0)
 			break;
 		if (r < 0) {
-			char *msg = xasprintf("dropping connection: %s", why);
+			char *msg = xasprintf("bad frame: %s", why);
 
 			peer_close(p, msg);
 			free(msg);
@@ -501,15 +508,18 @@ static void peer_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void peer_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	struct peer *p = stream->data;
+	int unexpected;
 
 	(void)buf;
 	if (nread > 0) {
 		proto_reader_commit(&p->reader, (size_t)nread);
 		if (p->proxy_pending && peer_proxy(p) <= 0)
 			return;
-		if (!p->hello_done && !p->proxy_pending && peer_unexpected_proxy(p)) {
-			peer_close(p, "dropping connection: it sent a PROXY header to a"
-			    " listener not configured for the PROXY protocol");
+		if (!p->hello_done && !p->proxy_pending &&
+		    (unexpected = peer_unexpected_proxy(p)) != 0) {
+			if (unexpected > 0)
+				peer_close(p, "it sent a PROXY header"
+				    " to a listener not configured for the PROXY protocol");
 			return;
 		}
 		peer_process(p);
@@ -517,7 +527,9 @@ static void peer_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
 		const uint8_t *rest;
 
 		if (proto_reader_peek(&p->reader, &rest) > 0)
-			peer_close(p, "the client went away in the middle of a frame");
+			peer_close(p, p->proxy_pending ? "the client went away in the"
+			    " middle of its PROXY header" : "the client went away in the"
+			    " middle of a frame");
 		else
 			peer_close(p, p->console ? "the client went away" : NULL);
 	} else if (nread < 0) {

@@ -93,10 +93,10 @@ is "$rc" 8 "without a header, the plain listener's peer is its real self: 127.0.
 like "$out" "denied: 127\\.0\\.0\\.1:[0-9]+ via tcp may not write to console vm1/serial0 \\(missing right 'write'\\)" \
 	"and is named by its real address"
 refused "v2 header claiming CN ops.example and 192.0.2.7" \
-	"127\\.0\\.0\\.1:[0-9]+ via tcp: closing connection: dropping connection: $WRONG" \
+	"127\\.0\\.0\\.1:[0-9]+ via tcp: closing connection: $WRONG" \
 	127.0.0.1 $PLAIN --cn ops.example --src 192.0.2.7
 refused "v1 header claiming 192.0.2.7" \
-	"127\\.0\\.0\\.1:[0-9]+ via tcp: closing connection: dropping connection: $WRONG" \
+	"127\\.0\\.0\\.1:[0-9]+ via tcp: closing connection: $WRONG" \
 	127.0.0.1 $PLAIN --v1 --src 192.0.2.7
 refused "v2 LOCAL header" "$WRONG" 127.0.0.1 $PLAIN --local
 refused "v1 header sent a byte at a time" "$WRONG" 127.0.0.1 $PLAIN --v1 --src 192.0.2.7 --drip 10
@@ -107,7 +107,7 @@ is "$(logged 'attached as writer')" 1 "only the legitimate client ever attached 
 
 diag "--- a listener with proxy='yes' refuses connections without a valid header"
 refused "no header (a client straight to the PROXY listener)" \
-	"127\\.0\\.0\\.1:[0-9]+ via tcp: closing connection: dropping connection: bad PROXY header: not a PROXY protocol header" \
+	"127\\.0\\.0\\.1:[0-9]+ via tcp: closing connection: bad PROXY header: not a PROXY protocol header" \
 	127.0.0.1 $PROXY --none
 mkfifo "$T/idle.in"
 sleep 100000 > "$T/idle.in" &
