@@ -328,7 +328,8 @@ static int server_listen_tcp(struct server *s, struct listener *l,
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
 	rc = getaddrinfo(cl->host, cl->port, &hints, &ai);
-	l->name = xasprintf("tcp:%s:%s", cl->host, cl->port);
+	l->name = strchr(cl->host, ':') ? xasprintf("tcp:[%s]:%s", cl->host, cl->port)
+	    : xasprintf("tcp:%s:%s", cl->host, cl->port);
 	if (rc != 0) {
 		*cause = xasprintf("%s:%d: cannot resolve %s: %s", cl->file, cl->line,
 		    l->name, gai_strerror(rc));
