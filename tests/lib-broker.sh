@@ -27,6 +27,16 @@ wait_status() {
 	wait_for "${3:-20}" "grep -Eq -- '$2' '$T/$1.status' 2>/dev/null"
 }
 
+# master_size NAME: the window size ("ROWS COLS") that fakevm NAME reads with
+# TIOCGWINSZ on its master now.
+master_size() {
+	local n
+	n=$(grep -c '^winsize ' "$T/$1.status")
+	vm_ctl "$1" winsize
+	wait_for 10 "[ \$(grep -c '^winsize ' '$T/$1.status') -gt $n ]" || return 1
+	grep '^winsize ' "$T/$1.status" | tail -n 1 | cut -d' ' -f2-
+}
+
 # domain_file NAME UUID PTY [extra XML inside <domain>]: a libvirt domain in
 # the shape libvirt writes for a running QEMU guest (serial0 + console).
 domain_file() {
@@ -93,6 +103,48 @@ broker_stop() {
 # cb ARGS...: the client, talking to this test's daemon.
 cb() { "$CONBROKER" -c "unix:$T/sock" "$@"; }
 
+# pipe_client NAME ARGS...: `conbroker console ARGS` without a terminal.  Its
+# standard input is a FIFO fed from $T/NAME.feed (pipe_send appends to it,
+# pipe_eof ends it), its output goes to $T/NAME.out and $T/NAME.err, and its
+# exit status to $T/NAME.exit; its PID is in PID_NAME.
+pipe_client() {
+	local name=$1; shift
+	rm -f "$T/$name.in" "$T/$name.exit" "$T/$name.pid"
+	: > "$T/$name.feed"
+	mkfifo "$T/$name.in"
+	tail -c +1 -f "$T/$name.feed" > "$T/$name.in" 2>/dev/null &
+	eval "FEED_$name=$!"
+	cleanup_pid $!
+	( "$CONBROKER" -c "unix:$T/sock" console "$@" <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err" &
+	  echo $! > "$T/$name.pid"; wait $!; echo $? > "$T/$name.exit.tmp"
+	  mv "$T/$name.exit.tmp" "$T/$name.exit" ) &
+	wait_for 10 "[ -s '$T/$name.pid' ]" || return 1
+	eval "PID_$name=\$(cat '$T/$name.pid')"
+	cleanup_pid "$(cat "$T/$name.pid")"
+}
+# pipe_send NAME TEXT: TEXT, as it is, to pipe_client NAME's input.
+pipe_send() { printf '%s' "$2" >> "$T/$1.feed"; }
+# pipe_eof NAME: end of input for pipe_client NAME.
+pipe_eof() { eval "kill \$FEED_$1"; }
+# pipe_exit NAME [SECONDS]: wait for pipe_client NAME to end; its exit status
+# on stdout.
+pipe_exit() { wait_for "${2:-20}" "[ -s '$T/$1.exit' ]" && cat "$T/$1.exit"; }
+
+# list_field DOMAIN FIELD: one field of the domain's first console in
+# `list --json` ("null" for a JSON null).
+list_field() {
+	cb list --json | python3 -c '
+import json, sys
+for e in json.load(sys.stdin):
+    if e["domain"] == sys.argv[1]:
+        v = e[sys.argv[2]]
+        print("null" if v is None else v)
+        break' "$1" "$2"
+}
+
+# size_of FILE: its size in bytes (0 when missing).
+size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
+
 # A private tmux server per test, for clients that need a terminal.
 TMUX_SOCK="cbtest$$"
 tmux_cmd() { tmux -L "$TMUX_SOCK" -f /dev/null "$@"; }
@@ -118,4 +170,12 @@ tmux_wait() {
 # tmux_exit NAME [SECONDS]: wait for the command to end; its status on stdout.
 tmux_exit() {
 	wait_for "${2:-20}" "[ -s '$T/$1.exit' ]" && cat "$T/$1.exit"
+}
+# pane_size NAME: "COLSxROWS" of tmux window NAME.
+pane_size() { tmux_cmd display -p -t "main:$1" '#{pane_width}x#{pane_height}'; }
+# client_pid NAME: the PID of the conbroker running in tmux window NAME.
+client_pid() {
+	local shell
+	shell=$(tmux_cmd list-panes -t "main:$1" -F '#{pane_pid}') || return 1
+	pgrep -P "$shell" -x conbroker
 }

@@ -4,13 +4,6 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-broker.sh"
 
-# client_pid NAME: the PID of the conbroker running in tmux window NAME.
-client_pid() {
-	local shell
-	shell=$(tmux_cmd list-panes -t "main:$1" -F '#{pane_pid}') || return 1
-	pgrep -P "$shell" -x conbroker
-}
-
 fakevm_start vm1 --echo --record "$T/vm1.rec"
 domain_file vm1 8d2c4b6a-1e3f-4a5b-9c7d-0e1f2a3b4c5d "$PTY_vm1"
 broker_config

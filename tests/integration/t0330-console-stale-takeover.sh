@@ -5,14 +5,6 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-broker.sh"
 
-# vm1_json FIELD: a field of vm1's console in `list --json`.
-vm1_json() {
-	cb list --json | python3 -c '
-import json, sys
-e = [e for e in json.load(sys.stdin) if e["domain"] == "vm1"][0]
-v = e[sys.argv[1]]
-print("null" if v is None else v)' "$1"
-}
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 CB_STALE=2
@@ -30,7 +22,7 @@ ok $? "A's keystrokes reach the guest"
 
 # The daemon names its writer's PID (from the socket's credentials); it must
 # be the conbroker process of A's window.
-writer=$(vm1_json writer)
+writer=$(list_field vm1 writer)
 A_PID=$(printf '%s\n' "$writer" | sed -n 's/.* pid \([0-9]*\) via unix$/\1/p')
 like "$A_PID" '^[0-9]+$' "list names A's PID"
 is "$(cat /proc/"$A_PID"/comm 2>/dev/null)" conbroker "that PID is a conbroker client"
@@ -38,9 +30,9 @@ pane=$(tmux_cmd list-panes -t main:A -F '#{pane_pid}')
 is "$(ps -o ppid= -p "$A_PID" | tr -d ' ')" "$pane" "and it is the one in A's window"
 
 # An idle but live writer sends heartbeats: it never becomes stale.
-wait_for 10 "[ \"\$(vm1_json idle)\" -ge 3 ]"
+wait_for 10 "[ \"\$(list_field vm1 idle)\" -ge 3 ]"
 ok $? "A stays idle for longer than stale-after"
-is "$(vm1_json state)" attached "an idle writer that sends heartbeats is not stale"
+is "$(list_field vm1 state)" attached "an idle writer that sends heartbeats is not stale"
 
 kill -STOP "$A_PID"
 cleanup_cmd "kill -CONT $A_PID"
@@ -57,9 +49,9 @@ else
 	ok 0 "the refusal names A # SKIP the open took ${elapsed} ms"
 fi
 
-wait_for 15 "[ \"\$(vm1_json state)\" = stale ]"
+wait_for 15 "[ \"\$(list_field vm1 state)\" = stale ]"
 ok $? "list reports the stopped writer as stale"
-like "$(vm1_json writer)" "pid $A_PID via unix$" "the stale entry names A"
+like "$(list_field vm1 writer)" "pid $A_PID via unix$" "the stale entry names A"
 like "$(cb list)" "vm1 .* stale +writer uid [0-9]+ .*pid $A_PID via unix" "the table shows it stale"
 
 tmux_start B "$CONBROKER -c unix:$T/sock console vm1"
@@ -67,11 +59,11 @@ tmux_wait B "Escape character is"
 ok $? "a plain open takes over the stale writer"
 screen=$(tmux_screen B)
 like "$screen" "took over console vm1/serial0 from uid [0-9]+ \([a-z0-9_-]+\) pid $A_PID via unix, silent for [0-9]+s \(stale\)" "B is told it took over from A because A was stale"
-B_PID=$(printf '%s\n' "$(vm1_json writer)" | sed -n 's/.* pid \([0-9]*\) via unix$/\1/p')
+B_PID=$(printf '%s\n' "$(list_field vm1 writer)" | sed -n 's/.* pid \([0-9]*\) via unix$/\1/p')
 like "$B_PID" '^[0-9]+$' "list names B as the writer"
 [ "$B_PID" != "$A_PID" ]
 ok $? "and B is not A"
-is "$(vm1_json state)" attached "the console is attached, no longer stale"
+is "$(list_field vm1 state)" attached "the console is attached, no longer stale"
 
 tmux_keys B "typed-by-B"
 wait_for 10 "grep -q typed-by-B '$T/vm1.rec'"

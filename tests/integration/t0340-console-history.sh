@@ -5,32 +5,6 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-broker.sh"
 
-# pipe_client NAME ARGS...: `conbroker console ARGS` without a terminal.  Its
-# standard input is a FIFO fed from $T/NAME.feed (pipe_send appends to it,
-# pipe_eof ends it), its output goes to $T/NAME.out and $T/NAME.err, and its
-# exit status to $T/NAME.exit; its PID is in PID_NAME.
-pipe_client() {
-	local name=$1; shift
-	rm -f "$T/$name.in" "$T/$name.exit" "$T/$name.pid"
-	: > "$T/$name.feed"
-	mkfifo "$T/$name.in"
-	tail -c +1 -f "$T/$name.feed" > "$T/$name.in" 2>/dev/null &
-	eval "FEED_$name=$!"
-	cleanup_pid $!
-	( "$CONBROKER" -c "unix:$T/sock" console "$@" <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err" &
-	  echo $! > "$T/$name.pid"; wait $!; echo $? > "$T/$name.exit.tmp"
-	  mv "$T/$name.exit.tmp" "$T/$name.exit" ) &
-	wait_for 10 "[ -s '$T/$name.pid' ]" || return 1
-	eval "PID_$name=\$(cat '$T/$name.pid')"
-	cleanup_pid "$(cat "$T/$name.pid")"
-}
-pipe_send() { printf '%s' "$2" >> "$T/$1.feed"; }
-pipe_eof() { eval "kill \$FEED_$1"; }
-pipe_exit() { wait_for "${2:-20}" "[ -s '$T/$1.exit' ]" && cat "$T/$1.exit"; }
-
-# size FILE: its size in bytes (0 when missing).
-size() { stat -c %s "$1" 2>/dev/null || echo 0; }
-
 fakevm_start vm1 --echo
 domain_file vm1 2f4e6a8c-0b1d-4e3f-a5c7-9e1b3d5f7a9c "$PTY_vm1"
 fakevm_start vm2
@@ -49,7 +23,7 @@ wait_for 10 "grep -q 'Connected to domain' '$T/s1.err'"
 ok $? "a first session attaches"
 "$HELPERS/fakevm" --gen 4000 5 > "$T/expect1"
 vm_ctl vm1 "emit 4000 5"
-wait_for 10 "[ \$(size '$T/s1.out') -ge 4000 ]"
+wait_for 10 "[ \$(size_of '$T/s1.out') -ge 4000 ]"
 ok $? "it receives what the guest prints"
 pipe_eof s1
 is "$(pipe_exit s1)" 0 "and ends"
@@ -62,7 +36,7 @@ cmp -s "$T/expect1" "$T/s2.out"
 ok $? "it is shown exactly what the first session saw"
 
 pipe_client wh vm1 --readonly
-wait_for 10 "[ \$(size '$T/wh.out') -ge 4000 ]"
+wait_for 10 "[ \$(size_of '$T/wh.out') -ge 4000 ]"
 ok $? "a watcher is shown the history too"
 cmp -s "$T/expect1" "$T/wh.out"
 ok $? "the same bytes"
@@ -82,7 +56,7 @@ is "$(od -An -c "$T/s3.out" | tr -s ' ')" "$(printf 'fresh-line\r\n' | od -An -c
 
 cb console vm1 --no-history </dev/null >"$T/s4.out" 2>"$T/s4.err"; rc=$?
 is "$rc" 0 "a session with --no-history and nothing new ends"
-is "$(size "$T/s4.out")" 0 "and was shown nothing"
+is "$(size_of "$T/s4.out")" 0 "and was shown nothing"
 
 { cat "$T/expect1"; printf 'fresh-line\r\n'; } > "$T/expect2"
 cb console vm1 </dev/null >"$T/s5.out" 2>"$T/s5.err"; rc=$?
@@ -94,14 +68,14 @@ ok $? "its history holds both earlier sessions' output, in order"
 pipe_client s6 vm1
 wait_for 10 "grep -q 'Connected to domain' '$T/s6.err'"
 vm_ctl vm1 "emit 100000 9"
-wait_for 20 "[ \$(size '$T/s6.out') -ge \$((4012 + 100000)) ]"
+wait_for 20 "[ \$(size_of '$T/s6.out') -ge \$((4012 + 100000)) ]"
 ok $? "a session receives 100000 more bytes"
 pipe_eof s6
 pipe_exit s6 >/dev/null
 { cat "$T/expect2"; "$HELPERS/fakevm" --gen 100000 9; } | tail -c 65536 > "$T/expect3"
 cb console vm1 </dev/null >"$T/s7.out" 2>"$T/s7.err"; rc=$?
 is "$rc" 0 "the next session attaches"
-is "$(size "$T/s7.out")" 65536 "it is shown one ring of history"
+is "$(size_of "$T/s7.out")" 65536 "it is shown one ring of history"
 cmp -s "$T/expect3" "$T/s7.out"
 ok $? "the latest 65536 bytes, exactly"
 

@@ -5,18 +5,6 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-broker.sh"
 
-# pane_size NAME: "COLSxROWS" of tmux window NAME.
-pane_size() { tmux_cmd display -p -t "main:$1" '#{pane_width}x#{pane_height}'; }
-
-# master_size NAME: what the fakevm reads with TIOCGWINSZ on its master now.
-master_size() {
-	local n
-	n=$(grep -c '^winsize ' "$T/$1.status")
-	vm_ctl "$1" winsize
-	wait_for 10 "[ \$(grep -c '^winsize ' '$T/$1.status') -gt $n ]" || return 1
-	grep '^winsize ' "$T/$1.status" | tail -n 1 | cut -d' ' -f2-
-}
-
 fakevm_start vm1 --ctty --echo --record "$T/vm1.rec"
 domain_file vm1 4c6e8a0b-2d4f-4a6b-8c0d-2e4f6a8b0c2d "$PTY_vm1"
 broker_config

@@ -6,43 +6,6 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-broker.sh"
 
-# pipe_client NAME ARGS...: `conbroker console ARGS` without a terminal.  Its
-# standard input is a FIFO fed from $T/NAME.feed (pipe_send appends to it,
-# pipe_eof ends it), its output goes to $T/NAME.out and $T/NAME.err, and its
-# exit status to $T/NAME.exit; its PID is in PID_NAME.
-pipe_client() {
-	local name=$1; shift
-	rm -f "$T/$name.in" "$T/$name.exit" "$T/$name.pid"
-	: > "$T/$name.feed"
-	mkfifo "$T/$name.in"
-	tail -c +1 -f "$T/$name.feed" > "$T/$name.in" 2>/dev/null &
-	eval "FEED_$name=$!"
-	cleanup_pid $!
-	( "$CONBROKER" -c "unix:$T/sock" console "$@" <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err" &
-	  echo $! > "$T/$name.pid"; wait $!; echo $? > "$T/$name.exit.tmp"
-	  mv "$T/$name.exit.tmp" "$T/$name.exit" ) &
-	wait_for 10 "[ -s '$T/$name.pid' ]" || return 1
-	eval "PID_$name=\$(cat '$T/$name.pid')"
-	cleanup_pid "$(cat "$T/$name.pid")"
-}
-pipe_send() { printf '%s' "$2" >> "$T/$1.feed"; }
-pipe_eof() { eval "kill \$FEED_$1"; }
-pipe_exit() { wait_for "${2:-20}" "[ -s '$T/$1.exit' ]" && cat "$T/$1.exit"; }
-
-# list_field DOMAIN FIELD: one field of the domain's first console in `list --json`.
-list_field() {
-	cb list --json | python3 -c '
-import json, sys
-for e in json.load(sys.stdin):
-    if e["domain"] == sys.argv[1]:
-        v = e[sys.argv[2]]
-        print("null" if v is None else v)
-        break' "$1" "$2"
-}
-
-# size FILE: its size in bytes (0 when missing).
-size() { stat -c %s "$1" 2>/dev/null || echo 0; }
-
 CB_HISTORY=4194304
 UUID1=6e8a0c2d-4f6b-4c8d-9e0f-4a6b8c0d2e4f
 fakevm_start vm1 --echo --record "$T/vm1.rec"
@@ -189,7 +152,7 @@ ok $? "a watcher that does not read attaches"
 vm_ctl vm1b "emit $N 77"
 wait_status vm1b "^emitted $N$"
 ok $? "the guest prints $N bytes"
-wait_for 20 "[ \$(size '$T/W2.out') -ge $N ]"
+wait_for 20 "[ \$(size_of '$T/W2.out') -ge $N ]"
 ok $? "the writer receives them all: the daemon has read them"
 vm_ctl vm1b hangup
 is "$(pipe_exit W2)" 7 "the writer exits with code 7"

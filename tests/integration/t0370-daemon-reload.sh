@@ -5,31 +5,6 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-broker.sh"
 
-# pipe_client NAME ARGS...: `conbroker console ARGS` without a terminal.  Its
-# standard input is a FIFO fed from $T/NAME.feed (pipe_send appends to it,
-# pipe_eof ends it), its output goes to $T/NAME.out and $T/NAME.err, and its
-# exit status to $T/NAME.exit; its PID is in PID_NAME.
-pipe_client() {
-	local name=$1; shift
-	rm -f "$T/$name.in" "$T/$name.exit" "$T/$name.pid"
-	: > "$T/$name.feed"
-	mkfifo "$T/$name.in"
-	tail -c +1 -f "$T/$name.feed" > "$T/$name.in" 2>/dev/null &
-	eval "FEED_$name=$!"
-	cleanup_pid $!
-	( "$CONBROKER" -c "unix:$T/sock" console "$@" <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err" &
-	  echo $! > "$T/$name.pid"; wait $!; echo $? > "$T/$name.exit.tmp"
-	  mv "$T/$name.exit.tmp" "$T/$name.exit" ) &
-	wait_for 10 "[ -s '$T/$name.pid' ]" || return 1
-	eval "PID_$name=\$(cat '$T/$name.pid')"
-	cleanup_pid "$(cat "$T/$name.pid")"
-}
-pipe_send() { printf '%s' "$2" >> "$T/$1.feed"; }
-pipe_eof() { eval "kill \$FEED_$1"; }
-pipe_exit() { wait_for "${2:-20}" "[ -s '$T/$1.exit' ]" && cat "$T/$1.exit"; }
-
-# size FILE: its size in bytes (0 when missing).
-size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 # locked PTY: whether any lock file of the pty is in $T/lock.
 locked() { ls "$T/lock" | grep -Eq "^LCK\.\.(_?pts_)?${1##*/}\$"; }
 
@@ -68,7 +43,7 @@ domain_file vm3 $UUID3 "$PTY_vm3b"
 domain_file vm4 $UUID4 "$PTY_vm4"
 N=2000000
 "$HELPERS/fakevm" --gen $N 3 > "$T/expect"
-off=$(size "$T/keep.out")
+off=$(size_of "$T/keep.out")
 vm_ctl vm1 "emit $N 3"
 kill -HUP "$BROKER_PID"
 wait_for 20 "grep -q 'reloaded:' '$T/broker.log'"
@@ -84,7 +59,7 @@ ok $? "their devices are released"
 
 wait_status vm1 "^emitted $N$"
 ok $? "the untouched domain's guest printed $N bytes across the reload"
-wait_for 20 "[ \$(size '$T/keep.out') -ge \$(($off + $N)) ]"
+wait_for 20 "[ \$(size_of '$T/keep.out') -ge \$(($off + $N)) ]"
 ok $? "the untouched session received them"
 tail -c +$((off + 1)) "$T/keep.out" | head -c $N | cmp -s - "$T/expect"
 ok $? "every byte, in order"

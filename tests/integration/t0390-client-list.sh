@@ -5,29 +5,6 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-broker.sh"
 
-# pipe_client NAME ARGS...: `conbroker console ARGS` without a terminal.  Its
-# standard input is a FIFO fed from $T/NAME.feed (pipe_send appends to it,
-# pipe_eof ends it), its output goes to $T/NAME.out and $T/NAME.err, and its
-# exit status to $T/NAME.exit; its PID is in PID_NAME.
-pipe_client() {
-	local name=$1; shift
-	rm -f "$T/$name.in" "$T/$name.exit" "$T/$name.pid"
-	: > "$T/$name.feed"
-	mkfifo "$T/$name.in"
-	tail -c +1 -f "$T/$name.feed" > "$T/$name.in" 2>/dev/null &
-	eval "FEED_$name=$!"
-	cleanup_pid $!
-	( "$CONBROKER" -c "unix:$T/sock" console "$@" <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err" &
-	  echo $! > "$T/$name.pid"; wait $!; echo $? > "$T/$name.exit.tmp"
-	  mv "$T/$name.exit.tmp" "$T/$name.exit" ) &
-	wait_for 10 "[ -s '$T/$name.pid' ]" || return 1
-	eval "PID_$name=\$(cat '$T/$name.pid')"
-	cleanup_pid "$(cat "$T/$name.pid")"
-}
-pipe_send() { printf '%s' "$2" >> "$T/$1.feed"; }
-pipe_eof() { eval "kill \$FEED_$1"; }
-pipe_exit() { wait_for "${2:-20}" "[ -s '$T/$1.exit' ]" && cat "$T/$1.exit"; }
-
 # json_check: validate `list --json` on stdin against the documented shape and
 # print one line per console: DOMAIN CONSOLE STATE PTY WATCHERS IDLE
 # LOCKPID LOCKPROGRAM | WRITER.  Exits non-zero, saying why, on any deviation.
