@@ -144,6 +144,49 @@ for e in json.load(sys.stdin):
 
 # size_of FILE: its size in bytes (0 when missing).
 size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
+# sum_of FILE: its SHA-256, in hex.
+sum_of() { sha256sum < "$1" | cut -d' ' -f1; }
+# gen_sum BYTES SEED: the SHA-256 of what `fakevm --gen BYTES SEED` makes (and
+# the guest's `emit BYTES SEED` sends).
+gen_sum() { "$HELPERS/fakevm" --gen "$1" "$2" | sha256sum | cut -d' ' -f1; }
+# skipped FILE: the total of the counts in the client's skipped-output notices
+# in FILE (its standard error).
+skipped() {
+	sed -n 's/^conbroker: \([0-9][0-9]*\) bytes of output skipped.*/\1/p' "$1" |
+		awk '{ n += $1 } END { print n + 0 }'
+}
+# now_ms: the time in milliseconds.
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# client_start NAME DOMAIN [console options...]: `conbroker console DOMAIN`
+# without a terminal, a child of the test.  Its input is the FIFO $T/NAME.in,
+# held open (by the process HOLD_NAME) so that it ends only when told to
+# (client_end), and anything written to the FIFO reaches it; its output goes
+# to $T/NAME.out (or to $CLIENT_OUT when set) and $T/NAME.err; its PID is in
+# PID_NAME.  Succeeds once the client has attached.
+client_start() {
+	local name=$1 out; shift
+	out=${CLIENT_OUT:-$T/$name.out}
+	mkfifo "$T/$name.in"
+	sleep 100000 > "$T/$name.in" &
+	eval "HOLD_$name=$!"; cleanup_pid $!
+	"$CONBROKER" -c "unix:$T/sock" console "$@" \
+		< "$T/$name.in" > "$out" 2> "$T/$name.err" &
+	eval "PID_$name=$!"; cleanup_pid $!
+	wait_for 10 "grep -q 'Connected to domain' '$T/$name.err'"
+}
+
+# client_end NAME: end of input for client_start NAME; fails unless the
+# client then ends within 20 seconds.  Its exit status is in RC ("timeout"
+# when it did not end).
+client_end() {
+	local hold pid
+	eval "hold=\$HOLD_$1 pid=\$PID_$1"
+	kill "$hold" 2>/dev/null
+	RC=timeout
+	wait_for 20 "! kill -0 $pid 2>/dev/null" || return
+	wait "$pid"; RC=$?
+}
 
 # A private tmux server per test, for clients that need a terminal.
 TMUX_SOCK="cbtest$$"

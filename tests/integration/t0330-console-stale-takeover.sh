@@ -5,8 +5,6 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-broker.sh"
 
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-
 CB_STALE=2
 fakevm_start vm1 --echo --record "$T/vm1.rec"
 domain_file vm1 0c9b8a7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d "$PTY_vm1"

@@ -13,37 +13,9 @@ SLOW=$((8 * 1024 * 1024))
 RATE=$((4 * 1024 * 1024))
 SLACK=$((3 * 1024 * 1024))
 
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
-sum_of() { sha256sum < "$1" | cut -d' ' -f1; }
-gen_sum() { "$HELPERS/fakevm" --gen "$1" "$2" | sha256sum | cut -d' ' -f1; }
 rate_of() { # rate_of BYTES MS: MiB/s with one decimal
 	local r=$(( $1 * 10000 / ($2 > 0 ? $2 : 1) / 1048576 ))
 	echo "$((r / 10)).$((r % 10))"
-}
-
-# client_start NAME [options]: a non-tty writer on vm1 whose input is the FIFO
-# $T/NAME.in, held open (pid HOLD_NAME) so that it ends only when told to.
-client_start() {
-	local name=$1 out; shift
-	out=${CLIENT_OUT:-$T/$name.out}
-	mkfifo "$T/$name.in"
-	sleep 100000 > "$T/$name.in" &
-	eval "HOLD_$name=$!"; cleanup_pid $!
-	"$CONBROKER" -c "unix:$T/sock" console vm1 --no-history "$@" \
-		< "$T/$name.in" > "$out" 2> "$T/$name.err" &
-	eval "PID_$name=$!"; cleanup_pid $!
-	wait_for 10 "grep -q 'Connected to domain' '$T/$name.err'"
-}
-
-# client_end NAME: end of input; the client's exit status in RC.
-client_end() {
-	local hold pid
-	eval "hold=\$HOLD_$1 pid=\$PID_$1"
-	kill "$hold" 2>/dev/null
-	RC=timeout
-	wait_for 20 "! kill -0 $pid 2>/dev/null" || return
-	wait "$pid"; RC=$?
 }
 
 fakevm_start vm1 --record "$T/vm1.rec"
@@ -53,7 +25,7 @@ broker_start
 
 # Guest to client: the guest emits 64 MiB, a writer whose stdout is a file.
 want=$(gen_sum $N 11)
-client_start g2c
+client_start g2c vm1 --no-history
 ok $? "a non-tty writer attaches"
 t0=$(now_ms)
 vm_ctl vm1 "emit $N 11"
@@ -109,7 +81,7 @@ want=$(gen_sum $SLOW 13)
 mkfifo "$T/slow.pipe"
 "$HELPERS/slowcat" --rate $RATE < "$T/slow.pipe" > "$T/slow.out" &
 slowcat=$!; cleanup_pid $slowcat
-CLIENT_OUT=$T/slow.pipe client_start slow
+CLIENT_OUT=$T/slow.pipe client_start slow vm1 --no-history
 ok $? "a writer that reads slowly attaches"
 t0=$(now_ms)
 vm_ctl vm1 "emit $SLOW 13"

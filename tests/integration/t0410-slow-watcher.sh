@@ -8,13 +8,6 @@
 M=$((16 * 1024 * 1024))
 RATE=$((2 * 1024 * 1024))
 
-size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
-sum_of() { sha256sum < "$1" | cut -d' ' -f1; }
-# skipped FILE: the total of the counts in the skipped-output notices.
-skipped() {
-	sed -n 's/^conbroker: \([0-9][0-9]*\) bytes of output skipped.*/\1/p' "$1" |
-		awk '{ n += $1 } END { print n + 0 }'
-}
 # accounted NAME: bytes a watcher received plus bytes it was told it missed.
 accounted() { echo $(( $(size_of "$T/$1.out") + $(skipped "$T/$1.err") )); }
 
@@ -24,13 +17,7 @@ broker_config
 broker_start
 
 # The writer: input from a FIFO held open until the end, output to a file.
-mkfifo "$T/writer.in"
-sleep 100000 > "$T/writer.in" &
-hold=$!; cleanup_pid $hold
-"$CONBROKER" -c "unix:$T/sock" console vm1 --no-history < "$T/writer.in" \
-	> "$T/writer.out" 2> "$T/writer.err" &
-writer=$!; cleanup_pid $writer
-wait_for 10 "grep -q 'Connected to domain' '$T/writer.err'"
+client_start writer vm1 --no-history
 ok $? "the writer attaches"
 
 # Two watchers: one will be stopped, one reads through slowcat.
@@ -55,8 +42,7 @@ ok $? "the guest's emission of 16 MiB completes while a watcher is stopped"
 like "$(ps -o stat= -p $stopped)" "^T" "and that watcher is still stopped then"
 wait_for 30 "[ \$(size_of '$T/writer.out') -ge $M ]"
 is "$(size_of "$T/writer.out")" "$M" "the writer receives every byte"
-is "$(sum_of "$T/writer.out")" "$("$HELPERS/fakevm" --gen $M 21 | sha256sum | cut -d' ' -f1)" \
-	"byte-exact (sha256)"
+is "$(sum_of "$T/writer.out")" "$(gen_sum $M 21)" "byte-exact (sha256)"
 grep -q "skipped" "$T/writer.err"
 ok $((! $?)) "the writer is never told of skipped output"
 
@@ -77,11 +63,9 @@ n=$(grep -c "bytes of output skipped" "$T/slow.err")
 diag "slow watcher: received $(size_of "$T/slow.out") bytes, skipped $(skipped "$T/slow.err") in $n notices"
 
 # The writer still works, and ends normally.
-kill $hold
-wait_for 20 "! kill -0 $writer 2>/dev/null"
+client_end writer
 ok $? "the writer ends at the end of its input"
-wait $writer
-is $? 0 "with exit code 0"
+is "$RC" 0 "with exit code 0"
 cb list > "$T/list.out" 2>&1
 ok $? "the daemon still answers list"
 like "$(cat "$T/list.out")" "vm1" "naming the console"

@@ -11,27 +11,15 @@ CB_HISTORY=65536
 M=$((4 * 1024 * 1024))
 M2=$((1024 * 1024))
 
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
-skipped() {
-	sed -n 's/^conbroker: \([0-9][0-9]*\) bytes of output skipped.*/\1/p' "$1" |
-		awk '{ n += $1 } END { print n + 0 }'
-}
-
 fakevm_start vm1
 domain_file vm1 7d6c5b4a-3e2f-4a1b-8c9d-0e1f2a3b4c5d "$PTY_vm1"
 broker_config
 broker_start
 
-mkfifo "$T/writer.in"
-sleep 100000 > "$T/writer.in" &
-hold=$!; cleanup_pid $hold
-"$CONBROKER" -c "unix:$T/sock" console vm1 --no-history < "$T/writer.in" \
-	> "$T/writer.out" 2> "$T/writer.err" &
-writer=$!; cleanup_pid $writer
-cleanup_cmd "kill -CONT $writer"
-wait_for 10 "grep -q 'Connected to domain' '$T/writer.err'"
+client_start writer vm1 --no-history
 ok $? "the writer attaches"
+writer=$PID_writer
+cleanup_cmd "kill -CONT $writer"
 
 kill -STOP $writer
 t0=$(now_ms)
@@ -70,11 +58,9 @@ is "$(tail -c $M2 "$T/writer.out" | sha256sum)" "$("$HELPERS/fakevm" --gen $M2 3
 	"byte-exact (sha256)"
 is "$(grep -c 'bytes of output skipped' "$T/writer.err")" "$notices" "with no new skipped-output notice"
 
-kill $hold
-wait_for 20 "! kill -0 $writer 2>/dev/null"
+client_end writer
 ok $? "the writer ends at the end of its input"
-wait $writer
-is $? 0 "with exit code 0"
+is "$RC" 0 "with exit code 0"
 broker_stop
 is "$BROKER_STATUS" 0 "the daemon exits 0 on SIGTERM"
 grep -E "AddressSanitizer|runtime error|LeakSanitizer" "$T/broker.log" >&2

@@ -38,14 +38,9 @@ writer_alive() {
 nohello=$!; cleanup_pid $nohello
 
 # The writer whose session must not notice any of this.
-mkfifo "$T/writer.in"
-sleep 100000 > "$T/writer.in" &
-hold=$!; cleanup_pid $hold
-"$CONBROKER" -c "unix:$T/sock" console vm1 --no-history < "$T/writer.in" \
-	> "$T/writer.out" 2> "$T/writer.err" &
-writer=$!; cleanup_pid $writer
-wait_for 10 "grep -q 'Connected to domain' '$T/writer.err'"
+client_start writer vm1 --no-history
 ok $? "a writer attaches to vm1"
+writer=$PID_writer
 writer_alive 0
 ok $? "its input reaches the guest and the echo comes back"
 
@@ -138,11 +133,9 @@ like "$(cat "$T/list.out")" "vm1 .*attached.*pid $writer " "vm1 is attached to t
 like "$(grep vm2 "$T/list.out")" "free" "vm2 is free again"
 check "the writer got no notice" [ "$(grep -c '^conbroker:' "$T/writer.err")" -eq 0 ]
 
-kill $hold
-wait_for 20 "! kill -0 $writer 2>/dev/null"
+client_end writer
 ok $? "the writer ends at the end of its input"
-wait $writer
-is $? 0 "with exit code 0"
+is "$RC" 0 "with exit code 0"
 broker_stop
 is "$BROKER_STATUS" 0 "the daemon exits 0 on SIGTERM"
 grep -E "AddressSanitizer|runtime error|LeakSanitizer" "$T/broker.log" >&2

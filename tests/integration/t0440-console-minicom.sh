@@ -75,12 +75,7 @@ wait_for 10 "[ ! -e /var/lock/LCK..pts_$n ]"
 ok $? "and removes its lock file"
 
 # conbroker holds the pty.
-mkfifo "$T/writer.in"
-sleep 100000 > "$T/writer.in" &
-hold=$!; cleanup_pid $hold
-"$CONBROKER" -c "unix:$T/sock" console vm1 < "$T/writer.in" > "$T/writer.out" 2> "$T/writer.err" &
-writer=$!; cleanup_pid $writer
-wait_for 10 "grep -q 'Connected to domain' '$T/writer.err'"
+client_start writer vm1
 ok $? "now conbroker attaches"
 is "$(tr -dc 0-9 < "/var/lock/LCK..pts_$n")" "$BROKER_PID" "and the daemon holds the pty's lock file"
 
@@ -90,14 +85,12 @@ ok $? "minicom is refused: \"Device /dev/pts/N is locked.\""
 rc=$(tmux_exit mc2)
 check "minicom exits with a failure status ($rc)" [ "${rc:-0}" != 0 ]
 is "$(tr -dc 0-9 < "/var/lock/LCK..pts_$n")" "$BROKER_PID" "the daemon's lock file is untouched"
-kill -0 $writer 2>/dev/null
+kill -0 $PID_writer 2>/dev/null
 ok $? "the conbroker session goes on"
 
-kill $hold
-wait_for 20 "! kill -0 $writer 2>/dev/null"
+client_end writer
 ok $? "the session ends at the end of its input"
-wait $writer
-is $? 0 "with exit code 0"
+is "$RC" 0 "with exit code 0"
 wait_for 10 "[ -z \"\$(locks_left)\" ]"
 is "$(locks_left)" "" "the daemon removes every lock it took in /var/lock"
 broker_stop

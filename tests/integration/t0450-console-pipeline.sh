@@ -5,7 +5,6 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-broker.sh"
 
-size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
 # cbt ARGS...: the client, with a deadline so a hang fails instead of stalling.
 cbt() { timeout 30 "$CONBROKER" -c "unix:$T/sock" "$@"; }
 
