@@ -94,6 +94,36 @@ broker_start() {
 	fi
 }
 
+# free_port: a TCP port that no socket uses now, outside the range the
+# kernel hands out to outgoing connections (a flood may hold thousands).
+free_port() {
+	local lo=32768 hi=60999 p
+	read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null
+	while :; do
+		if [ "$lo" -gt 11000 ]; then
+			p=$((10000 + RANDOM % (lo - 10000)))
+		else
+			p=$((hi + 1 + RANDOM % (65535 - hi)))
+		fi
+		[ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ] && { echo $p; return; }
+	done
+}
+
+# broker_start_on_ports COMMAND [ARGS...]: start the daemon on TCP ports that
+# are free.  COMMAND ARGS picks the ports with free_port and writes the config;
+# it fails when the ports it picked will not do.  The daemon's log is emptied
+# before each start.  A port taken meanwhile ("address already in use") means
+# another try, five tries in all; any other failure to start is final.
+broker_start_on_ports() {
+	for _ in 1 2 3 4 5; do
+		"$@" || continue
+		: > "$T/broker.log"
+		broker_start && return 0
+		grep -q "address already in use" "$T/broker.log" || return 1
+	done
+	return 1
+}
+
 # broker_stop: SIGTERM and wait for the exit status (in BROKER_STATUS).
 broker_stop() {
 	kill -TERM "$BROKER_PID" 2>/dev/null
@@ -102,6 +132,8 @@ broker_stop() {
 
 # cb ARGS...: the client, talking to this test's daemon.
 cb() { "$CONBROKER" -c "unix:$T/sock" "$@"; }
+# logged REGEX: how many lines of the daemon's log match.
+logged() { grep -Ec -- "$1" "$T/broker.log"; }
 
 # pipe_client NAME ARGS...: `conbroker console ARGS` without a terminal.  Its
 # standard input is a FIFO fed from $T/NAME.feed (pipe_send appends to it,

@@ -16,24 +16,10 @@ setpriv --reuid=2001 --regid=2001 --clear-groups "$CONBROKER" --version >/dev/nu
 	skip_all "the client cannot run as another user from $CONBROKER_BUILD"
 chmod 0711 "$T" # other users reach the socket, nothing else
 
-# free_port: a TCP port that no socket uses now, outside the range the
-# kernel hands out to outgoing connections (a flood may hold thousands).
-free_port() {
-	local lo=32768 hi=60999 p
-	read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null
-	while :; do
-		if [ "$lo" -gt 11000 ]; then
-			p=$((10000 + RANDOM % (lo - 10000)))
-		else
-			p=$((hi + 1 + RANDOM % (65535 - hi)))
-		fi
-		[ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ] && { echo $p; return; }
-	done
-}
-
-# config [XML]: a socket that every user may connect to, a PROXY listener,
-# and the XML given (the <access> rules).
+# config [XML]: a socket that every user may connect to, a PROXY listener on
+# a free port (PORT), and the XML given (the <access> rules).
 config() {
+	PORT=$(free_port)
 	mkdir -p "$T/lock" "$T/domains"
 	cat > "$T/conbroker.xml" <<XML
 <conbroker>
@@ -47,16 +33,7 @@ XML
 }
 
 # start [XML]: the daemon with that config, on a free port.
-start() {
-	for _ in 1 2 3 4 5; do
-		PORT=$(free_port)
-		config "${1:-}"
-		: > "$T/broker.log"
-		broker_start && return 0
-		grep -q "address already in use" "$T/broker.log" || return 1
-	done
-	return 1
-}
+start() { broker_start_on_ports config "${1:-}"; }
 
 # stop: SIGTERM; the daemon must exit 0 without a sanitizer report.
 stop() {

@@ -6,31 +6,16 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-broker.sh"
 
-# free_port: a TCP port that no socket uses now, outside the range the
-# kernel hands out to outgoing connections (a flood may hold thousands).
-free_port() {
-	local lo=32768 hi=60999 p
-	read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null
-	while :; do
-		if [ "$lo" -gt 11000 ]; then
-			p=$((10000 + RANDOM % (lo - 10000)))
-		else
-			p=$((hi + 1 + RANDOM % (65535 - hi)))
-		fi
-		[ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ] && { echo $p; return; }
-	done
-}
-
-# start: two TCP listeners, PLAIN without and PROXY with the PROXY protocol.
-# The CN ops.example and the address 192.0.2.7 may do everything; the local
-# address itself (where the test connects from) may only watch.
-start() {
+# config: two TCP listeners on free ports, PLAIN without and PROXY with the
+# PROXY protocol (fails when the two are the same port).  The CN ops.example
+# and the address 192.0.2.7 may do everything; the local address itself
+# (where the test connects from) may only watch.
+config() {
 	mkdir -p "$T/lock" "$T/domains"
-	for _ in 1 2 3 4 5; do
-		PLAIN=$(free_port)
-		PROXY=$(free_port)
-		[ "$PLAIN" = "$PROXY" ] && continue
-		cat > "$T/conbroker.xml" <<XML
+	PLAIN=$(free_port)
+	PROXY=$(free_port)
+	[ "$PLAIN" != "$PROXY" ] || return 1
+	cat > "$T/conbroker.xml" <<XML
 <conbroker>
   <listen unix='$T/sock' mode='0600'/>
   <listen tcp='127.0.0.1:$PLAIN'/>
@@ -45,16 +30,11 @@ start() {
   </access>
 </conbroker>
 XML
-		: > "$T/broker.log"
-		broker_start && return 0
-		grep -q "address already in use" "$T/broker.log" || return 1
-	done
-	return 1
 }
+# start: the daemon with that config.
+start() { broker_start_on_ports config; }
 
 PX=$HELPERS/proxyclient
-# logged REGEX: how many lines of the daemon's log match.
-logged() { grep -Ec -- "$1" "$T/broker.log"; }
 # refused NAME REGEX ARGS...: the client through `proxyclient ARGS` is cut
 # off (exit code 5) and the daemon logs one more line matching REGEX.
 refused() {

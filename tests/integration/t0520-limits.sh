@@ -16,28 +16,12 @@ fi
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $((FLOOD + 500)) ] ||
 	skip_all "needs $((FLOOD + 500)) descriptors, the hard limit is $(ulimit -Hn)"
 
-# free_port: a TCP port that no socket uses now, outside the range the
-# kernel hands out to outgoing connections (a flood may hold thousands).
-free_port() {
-	local lo=32768 hi=60999 p
-	read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null
-	while :; do
-		if [ "$lo" -gt 11000 ]; then
-			p=$((10000 + RANDOM % (lo - 10000)))
-		else
-			p=$((hi + 1 + RANDOM % (65535 - hi)))
-		fi
-		[ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ] && { echo $p; return; }
-	done
-}
-
-# start LIMITS: the daemon with a Unix socket, a PROXY listener, the CN
-# ops.example allowed everything, and this <limits> element.
-start() {
+# config LIMITS: a Unix socket, a PROXY listener on a free port (PORT), the
+# CN ops.example allowed everything, and this <limits> element.
+config() {
 	mkdir -p "$T/lock" "$T/domains"
-	for _ in 1 2 3 4 5; do
-		PORT=$(free_port)
-		cat > "$T/conbroker.xml" <<XML
+	PORT=$(free_port)
+	cat > "$T/conbroker.xml" <<XML
 <conbroker>
   <listen unix='$T/sock' mode='0600'/>
   <listen tcp='127.0.0.1:$PORT' proxy='yes'/>
@@ -49,12 +33,9 @@ start() {
   </access>
 </conbroker>
 XML
-		: > "$T/broker.log"
-		broker_start && return 0
-		grep -q "address already in use" "$T/broker.log" || return 1
-	done
-	return 1
 }
+# start LIMITS: the daemon with that config.
+start() { broker_start_on_ports config "$1"; }
 
 # stop: SIGTERM; the daemon must exit 0 without a sanitizer report.
 stop() {
@@ -65,8 +46,6 @@ stop() {
 
 status_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$BROKER_PID/status"; }
 fds() { find "/proc/$BROKER_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
-logged() { grep -Ec -- "$1" "$T/broker.log"; }
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 counter() { awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' "$1" 2>/dev/null; }
 
 # echo_ok NAME URI: a client attaches, types, reads the echo, within 15 s.
