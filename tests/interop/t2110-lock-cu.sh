@@ -6,81 +6,17 @@
 # refused cu runs under expect, which gives us all it printed and its exit
 # status; one that holds the pty runs under a private tmux server.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib-locks.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root: cu locks in the real /var/lock"
 for p in cu tmux expect; do
 	command -v $p >/dev/null || skip_all "$p is not installed"
 done
-[ -x "$HELPERS/lockctl" ] && [ -x "$HELPERS/ptyhold" ] ||
-	skip_all "lockctl and ptyhold are not built in $HELPERS"
+need_lock_helpers
 
-LOCKDIR=/var/lock
-LOCKCTL=$HELPERS/lockctl
-SOCK=cb-lock-cu-$$
-peers=
-
-# Stop the peers first (cu runs as two processes; both go), then remove
-# what is left for our pty.
-stop_all() {
-	local p
-	for p in $peers; do kill -KILL "$p" 2>/dev/null; done
-	tmux -L "$SOCK" kill-server 2>/dev/null
-	[ -n "${PTY:-}" ] && "$LOCKCTL" names "$PTY" | while read -r _ name; do
-		rm -f "$LOCKDIR/$name"
-	done
-}
-cleanup_cmd stop_all
-
-"$HELPERS/ptyhold" "$T/pty" & cleanup_pid $!
-wait_for 10 "[ -s '$T/pty' ]" || { echo "Bail out! no pty"; exit 1; }
-PTY=$(cat "$T/pty")
-CU=$LOCKDIR/$("$LOCKCTL" names "$PTY" | awk '$1 == "cu" { print $2 }')
+pty_start
+CU=$(lock_file cu)
 chmod 0666 "$PTY"
-
-# run_refused COMMAND...: run it on a terminal of its own until it ends;
-# print what it wrote (no CRs, no colours) and return its exit status.
-cat >"$T/run.exp" <<'EOF'
-set timeout 20
-spawn -noecho {*}$argv
-expect {
-	eof {}
-	timeout { puts "still running after $timeout s"; exit 124 }
-}
-exit [lindex [wait] 3]
-EOF
-run_refused() {
-	TERM=xterm expect -f "$T/run.exp" -- "$@" >"$T/out" 2>&1
-	local status=$?
-	tr -d '\r' <"$T/out" | sed 's/\x1b\[[0-9;]*m//g'
-	return $status
-}
-
-# start_peer NAME COMMAND: a peer that keeps the pty, in a tmux session.
-start_peer() {
-	local name=$1
-	shift
-	tmux -L "$SOCK" -f /dev/null new-session -d -s "$name" -x 132 -y 40 "$*"
-	peer=$(tmux -L "$SOCK" display -p -t "$name" '#{pane_pid}')
-	peers="$peers $peer"
-}
-# A killed process is gone once it is reaped, or has at least exited.
-gone() {
-	local state
-	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
-	[ -z "$state" ] || [ "$state" = Z ]
-}
-
-# lockctl hold in the background; holder is its pid once it holds the pty.
-hold() {
-	rm -f "$T/held"
-	"$LOCKCTL" hold "$LOCKDIR" "$PTY" "$T/held" 2>"$T/hold.err" &
-	holder=$!
-	cleanup_pid $holder
-	wait_for 10 "[ -e '$T/held' ] || ! kill -0 $holder 2>/dev/null"
-	[ -e "$T/held" ] || { diag "lockctl: $(cat "$T/hold.err")"; return 1; }
-}
-unhold() { kill -TERM "$holder" && wait "$holder"; }
-hdb() { printf '%10d' "$1"; }
 
 # We hold the pty: cu refuses it, through the lock file alone.
 check "lockctl holds $PTY" hold
@@ -106,8 +42,9 @@ is "$("$LOCKCTL" probe "$LOCKDIR" "$PTY")" "cu live $peer cu $CU" \
 	"probe shows cu, and nothing of ours"
 is "$(head -c 10 "$CU")" "$(hdb "$peer")" "cu's lock is untouched"
 
-# cu killed: its lock stays behind, and we break it (root may, in the
-# sticky directory, though the file is uucp's).
+# cu killed (it runs as two processes: both go, and both are peers for
+# stop_all): its lock stays behind, and we break it (root may, in the sticky
+# directory, though the file is uucp's).
 children=$(ps -o pid= --ppid "$peer" | tr -d ' ')
 peers="$peers $children"
 kill -KILL "$peer" $children

@@ -5,35 +5,14 @@
 # named in the refusal; once its process is gone we break it; and the file we
 # write under that name is in the format libvirt itself reads.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib-locks.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root: the lock files are checked in the real /var/lock"
-[ -x "$HELPERS/lockctl" ] && [ -x "$HELPERS/ptyhold" ] ||
-	skip_all "lockctl and ptyhold are not built in $HELPERS"
+need_lock_helpers
 
-LOCKDIR=/var/lock
-LOCKCTL=$HELPERS/lockctl
-
-remove_locks() {
-	[ -n "${PTY:-}" ] && "$LOCKCTL" names "$PTY" | while read -r _ name; do
-		rm -f "$LOCKDIR/$name"
-	done
-}
-cleanup_cmd remove_locks
-
-"$HELPERS/ptyhold" "$T/pty" & cleanup_pid $!
-wait_for 10 "[ -s '$T/pty' ]" || { echo "Bail out! no pty"; exit 1; }
-PTY=$(cat "$T/pty")
-LIBVIRT=$LOCKDIR/$("$LOCKCTL" names "$PTY" | awk '$1 == "libvirt" { print $2 }')
+pty_start
+LIBVIRT=$(lock_file libvirt)
 is "$LIBVIRT" "$LOCKDIR/LCK.._pts_${PTY#/dev/pts/}" "libvirt's name for $PTY"
-
-hold() {
-	rm -f "$T/held"
-	"$LOCKCTL" hold "$LOCKDIR" "$PTY" "$T/held" 2>"$T/hold.err" &
-	holder=$!
-	cleanup_pid $holder
-	wait_for 10 "[ -e '$T/held' ] || ! kill -0 $holder 2>/dev/null" && [ -e "$T/held" ]
-}
-unhold() { kill -TERM "$holder" && wait "$holder"; }
 
 # A libvirt lock with a live PID: a process that only waits to be stopped
 # stands in for the libvirt daemon (it is killed, never waited for).
