@@ -24,6 +24,7 @@ if [ "${CB_STUNNEL_NETNS:-}" != 1 ]; then
 fi
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-broker.sh"
+. "$(dirname "$0")/../lib-tls.sh"
 export TMUX_TMPDIR=$T # the test's own tmux server, whoever the user is
 
 STUNNEL=$(command -v stunnel4 || command -v stunnel) || skip_all "stunnel is not installed"
@@ -36,11 +37,6 @@ STUNNEL_CONF=$TOP/contrib/tls/stunnel.conf
 TLS_PORT=7443
 PROXY_PORT=7780
 TCP_PORT=7781
-
-# listening PORT: a socket listens on that TCP port (IPv4 or IPv6).
-listening() {
-	grep -qs ":$(printf '%04X' "$1") [0-9A-F:]* 0A " /proc/net/tcp /proc/net/tcp6
-}
 
 if [ "${CB_STUNNEL_NETNS:-}" = 1 ]; then
 	# A new network namespace has its loopback interface down.
@@ -63,59 +59,9 @@ fi
 # The certificates, as docs/remote.md makes them: a CA that signs the
 # server's certificate and the clients'; a second CA signs another
 # "ops-laptop", which the proxy must refuse.
-mkdir -p "$T/tls"
-cat > "$T/tls/openssl.cnf" <<'EOF'
-[req]
-distinguished_name = dn
-[dn]
-[ca]
-basicConstraints = critical, CA:true
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[server]
-basicConstraints = critical, CA:false
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
-[client]
-basicConstraints = critical, CA:false
-keyUsage = critical, digitalSignature
-extendedKeyUsage = clientAuth
-EOF
-# make_ca NAME: a self-signed CA, NAME.pem and NAME.key.
-make_ca() {
-	openssl req -config "$T/tls/openssl.cnf" -x509 -extensions ca -new \
-		-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-		-subj "/CN=conbroker test $1" -keyout "$T/tls/$1.key" -out "$T/tls/$1.pem"
-}
-# make_cert CA NAME CN server|client: NAME.crt and NAME.key, signed by CA.
-make_cert() {
-	openssl req -config "$T/tls/openssl.cnf" -new -newkey ec \
-		-pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$3" \
-		-keyout "$T/tls/$2.key" -out "$T/tls/$2.csr" &&
-	openssl x509 -req -in "$T/tls/$2.csr" -CA "$T/tls/$1.pem" -CAkey "$T/tls/$1.key" \
-		-CAcreateserial -CAserial "$T/tls/$1.srl" -days 30 \
-		-extfile "$T/tls/openssl.cnf" -extensions "$4" -out "$T/tls/$2.crt"
-}
-{
-	make_ca ca && make_ca other-ca &&
-	make_cert ca server localhost server &&
-	make_cert ca ops-laptop ops-laptop client &&
-	make_cert other-ca forged ops-laptop client &&
-	cat "$T/tls/server.crt" "$T/tls/server.key" > "$T/tls/server.pem" &&
-	chmod 600 "$T/tls/"*.key "$T/tls/server.pem"
-} > "$T/openssl.log" 2>&1
+make_certs > "$T/openssl.log" 2>&1
 ok $? "openssl makes a CA, a server and a client certificate, and a certificate of another CA"
 
-# remote_uri [NAME]: through stunnel, with NAME's certificate (none without).
-remote_uri() {
-	local cert=
-	[ -n "${1:-}" ] && cert=" -cert $T/tls/$1.crt -key $T/tls/$1.key"
-	echo "ext:openssl s_client -quiet -no_ign_eof -nocommands -verify_quiet -verify_return_error" \
-		"-connect 127.0.0.1:$TLS_PORT -servername localhost" \
-		"-verify_hostname localhost -CAfile $T/tls/ca.pem$cert"
-}
-remote() { local name=$1; shift; "$CONBROKER" -c "$(remote_uri "$name")" "$@"; }
 # from_uri ADDRESS: through stunnel with ops-laptop's certificate, from
 # another loopback address (socat binds it; openssl s_client cannot).
 from_uri() {
@@ -125,28 +71,6 @@ from_uri() {
 # domains: the domains in a list --json on stdin.
 domains() {
 	python3 -c 'import json, sys; print(" ".join(sorted({e["domain"] for e in json.load(sys.stdin)})))'
-}
-
-# client_pid NAME: the conbroker in tmux window NAME.
-client_pid() {
-	local shell
-	shell=$(tmux_cmd list-panes -t "main:$1" -F '#{pane_pid}') || return 1
-	pgrep -P "$shell" -x conbroker
-}
-# ssl_pid PID: the openssl that the client PID runs, its child or grandchild.
-ssl_pid() {
-	local kids
-	kids=$(pgrep -d, -P "$1") || return 1
-	pgrep -x openssl -P "$1,$kids"
-}
-pane_size() { tmux_cmd display -p -t "main:$1" '#{pane_width}x#{pane_height}'; }
-# master_size NAME: the window size the fakevm reads on its master now.
-master_size() {
-	local n
-	n=$(grep -c '^winsize ' "$T/$1.status")
-	vm_ctl "$1" winsize
-	wait_for 10 "[ \$(grep -c '^winsize ' '$T/$1.status') -gt $n ]" || return 1
-	grep '^winsize ' "$T/$1.status" | tail -n 1 | cut -d' ' -f2-
 }
 
 fakevm_start vm1 --ctty --echo --record "$T/vm1.rec"
