@@ -66,13 +66,15 @@ domain_file() {
 XML
 }
 
-# broker_config [extra XML inside <conbroker>]: the daemon's config.
+# broker_config [extra XML inside <conbroker>]: the daemon's config.  Set
+# before the call: CB_HISTORY, CB_STALE and CB_WRITER_TIMEOUT for <history>
+# and <sessions>, CB_LOCKDIR for a lock directory other than $T/lock.
 broker_config() {
 	mkdir -p "$T/lock" "$T/domains"
 	cat > "$T/conbroker.xml" <<XML
 <conbroker>
   <listen unix='$T/sock' mode='0600'/>
-  <locks dir='$T/lock'/>
+  <locks dir='${CB_LOCKDIR:-$T/lock}'/>
   <history size='${CB_HISTORY:-65536}'/>
   <sessions stale-after='${CB_STALE:-30}' writer-timeout='${CB_WRITER_TIMEOUT:-10}'/>
   <domains dir='$T/domains'/>

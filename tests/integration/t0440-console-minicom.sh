@@ -16,16 +16,7 @@ svr4=$(printf 'LCK.%03d.%03d' $((16#$(stat -c %t "$PTY_vm1"))) $((16#$(stat -c %
 LOCKS="/var/lock/LCK..pts_$n /var/lock/LCK..$n /var/lock/LCK.._pts_$n /var/lock/$svr4"
 
 # The daemon must look where minicom writes, so this config names /var/lock.
-mkdir -p "$T/domains"
-cat > "$T/conbroker.xml" <<XML
-<conbroker>
-  <listen unix='$T/sock' mode='0600'/>
-  <locks dir='/var/lock'/>
-  <history size='65536'/>
-  <sessions stale-after='30' writer-timeout='10'/>
-  <domains dir='$T/domains'/>
-</conbroker>
-XML
+CB_LOCKDIR=/var/lock broker_config
 
 # Before fakevm lets go of the pty (its number could then be reused): stop
 # the daemon, then remove what a failed run left in /var/lock for this pty,
