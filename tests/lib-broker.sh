@@ -66,6 +66,15 @@ domain_file() {
 XML
 }
 
+# CAPTURE_ALWAYS: the extra XML for domain_file that has the daemon capture
+# the domain's serial0 always, from its own start.
+CAPTURE_ALWAYS="
+  <metadata>
+    <cb:consoles xmlns:cb='http://conbroker.org/schemas/domain/1.0'>
+      <cb:console alias='serial0' capture='always'/>
+    </cb:consoles>
+  </metadata>"
+
 # broker_config [extra XML inside <conbroker>]: the daemon's config.  Set
 # before the call: CB_HISTORY, CB_STALE and CB_WRITER_TIMEOUT for <history>
 # and <sessions>, CB_LOCKDIR for a lock directory other than $T/lock.

@@ -8,12 +8,7 @@
 fakevm_start vm1 --echo
 domain_file vm1 2f4e6a8c-0b1d-4e3f-a5c7-9e1b3d5f7a9c "$PTY_vm1"
 fakevm_start vm2
-domain_file vm2 7a9c1e3b-5d7f-4b1a-8c3e-5f7a9b1d3e5f "$PTY_vm2" "
-  <metadata>
-    <cb:consoles xmlns:cb='http://conbroker.org/schemas/domain/1.0'>
-      <cb:console alias='serial0' capture='always'/>
-    </cb:consoles>
-  </metadata>"
+domain_file vm2 7a9c1e3b-5d7f-4b1a-8c3e-5f7a9b1d3e5f "$PTY_vm2" "$CAPTURE_ALWAYS"
 broker_config
 broker_start
 

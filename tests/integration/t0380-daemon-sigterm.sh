@@ -12,12 +12,7 @@ lock_files() { ls "$T/lock" | grep '^LCK' | tr '\n' ' '; }
 fakevm_start vm1 --echo --record "$T/vm1.rec"
 domain_file vm1 7d9f1b3c-5e7a-4d9f-8b3c-5e7a9d1f3b5c "$PTY_vm1"
 fakevm_start vm2 --echo
-domain_file vm2 2c4e6a8d-0f2b-4c4e-8a8d-0f2b4c6e8a0d "$PTY_vm2" "
-  <metadata>
-    <cb:consoles xmlns:cb='http://conbroker.org/schemas/domain/1.0'>
-      <cb:console alias='serial0' capture='always'/>
-    </cb:consoles>
-  </metadata>"
+domain_file vm2 2c4e6a8d-0f2b-4c4e-8a8d-0f2b4c6e8a0d "$PTY_vm2" "$CAPTURE_ALWAYS"
 broker_config
 
 # Settings no daemon would choose, so that a restore can be told from a reset.
