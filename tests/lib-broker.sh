@@ -206,7 +206,8 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # held open (by the process HOLD_NAME) so that it ends only when told to
 # (client_end), and anything written to the FIFO reaches it; its output goes
 # to $T/NAME.out (or to $CLIENT_OUT when set) and $T/NAME.err; its PID is in
-# PID_NAME.  Succeeds once the client has attached.
+# PID_NAME.  Succeeds once the client has attached; fails when it has not
+# within 10 seconds.
 client_start() {
 	local name=$1 out; shift
 	out=${CLIENT_OUT:-$T/$name.out}
