@@ -244,18 +244,18 @@ void console_pump_watchers(struct server *s)
 	}
 }
 
-/* Send what the ring now holds: to the writer now, to watchers now or soon. */
-static void console_pump_all(struct console *c)
+/* Whether this console's watchers are sent to on the timer, not at once. */
+int console_watchers_coalesced(const struct console *c)
+{
+	return c->nwatchers > CONSOLE_WATCH_DIRECT;
+}
+
+/* Have the watchers sent to at the next tick of the watch timer. */
+void console_schedule_watchers(struct console *c)
 {
 	struct server *s = c->server;
-	struct peer *p, *next;
 
-	if (c->nwatchers <= CONSOLE_WATCH_DIRECT) {
-		for (p = c->watchers; p != NULL; p = next) {
-			next = p->next_watcher;
-			session_pump(p);
-		}
-	} else if (!c->watch_pending) {
+	if (!c->watch_pending) {
 		c->watch_pending = 1;
 		c->watch_next = s->watch_dirty;
 		s->watch_dirty = c;
@@ -264,6 +264,21 @@ static void console_pump_all(struct console *c)
 			uv_timer_start(&s->watch_timer, console_on_watch_timer,
 			    CONSOLE_WATCH_DELAY_MS, 0);
 		}
+	}
+}
+
+/* Send what the ring now holds: to the writer now, to watchers now or soon. */
+static void console_pump_all(struct console *c)
+{
+	struct peer *p, *next;
+
+	if (!console_watchers_coalesced(c)) {
+		for (p = c->watchers; p != NULL; p = next) {
+			next = p->next_watcher;
+			session_pump(p);
+		}
+	} else {
+		console_schedule_watchers(c);
 	}
 	if (c->writer != NULL)
 		session_pump(c->writer);

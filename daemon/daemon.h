@@ -161,6 +161,8 @@ void console_end_all(struct console *c, uint32_t code, const char *message);
 void console_maybe_close(struct console *c);
 /* Pump the watchers of every console that has new output for them. */
 void console_pump_watchers(struct server *s);
+int console_watchers_coalesced(const struct console *c);
+void console_schedule_watchers(struct console *c);
 /* The spawned child of a console exited. */
 int console_reap(struct server *s, pid_t pid, int status);
 

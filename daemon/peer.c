@@ -251,7 +251,12 @@ static void peer_on_write(uv_write_t *req, int status)
 			peer_close(p, NULL);
 		return;
 	}
-	if (p->console != NULL)
+	if (p->console == NULL)
+		return;
+	/* A watcher in a crowd waits for the crowd's next turn. */
+	if (!p->writer && !p->ending && console_watchers_coalesced(p->console))
+		console_schedule_watchers(p->console);
+	else
 		session_pump(p);
 }
 
