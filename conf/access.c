@@ -42,6 +42,29 @@ static int conf_parse_rights(const char *text, unsigned *out)
 	return 0;
 }
 
+/* An IPv4-mapped IPv6 grant means IPv4: the daemon sees such peers so. */
+static void conf_unmap_grant(struct conf_grant *g)
+{
+	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (g->family != AF_INET6 || g->prefix < 96 || memcmp(g->addr, mapped, 12) != 0)
+		return;
+	memmove(g->addr, g->addr + 12, 4);
+	memset(g->addr + 4, 0, 12);
+	g->family = AF_INET;
+	g->prefix -= 96;
+}
+
+/* Nothing belongs inside an element that is all attributes. */
+static void conf_no_children(struct conf_loader *ld, const xmlNode *node,
+    const char *file)
+{
+	const xmlNode *child;
+
+	for (child = node->children; child != NULL; child = child->next)
+		conf_xml_stray(ld, child, node, file);
+}
+
 /* "ADDRESS" or "ADDRESS/BITS", IPv4 or IPv6, host bits zero. */
 static int conf_parse_prefix(const char *text, struct conf_grant *g)
 {
@@ -66,6 +89,7 @@ static int conf_parse_prefix(const char *text, struct conf_grant *g)
 	for (i = g->prefix; i < max; i++)
 		if (g->addr[i / 8] & (0x80 >> (i % 8)))
 			return -EDOM;
+	conf_unmap_grant(g);
 	return 0;
 }
 
@@ -118,6 +142,7 @@ static int conf_grant(struct conf_loader *ld, const xmlNode *node,
 
 	memset(&g, 0, sizeof(g));
 	conf_xml_check_attrs(ld, node, file, attrs);
+	conf_no_children(ld, node, file);
 	rc = conf_grant_who(ld, node, file, &g);
 	if (rc < 0)
 		goto fail;
@@ -196,6 +221,7 @@ int conf_limits(struct conf_loader *ld, const xmlNode *node, const char *file)
 
 	conf_xml_check_attrs(ld, node, file, (const char *const[]){ "connections",
 	    "per-identity", "handshaking", "hello-timeout", NULL });
+	conf_no_children(ld, node, file);
 	conf_limit(ld, node, file, "connections", 1, 1000000, &l->connections);
 	conf_limit(ld, node, file, "per-identity", 1, 1000000, &l->per_identity);
 	conf_limit(ld, node, file, "handshaking", 1, 1000000, &l->handshaking);

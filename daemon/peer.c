@@ -16,6 +16,9 @@
 /* A closing peer that does not read its last frames is cut off after this. */
 #define PEER_LINGER_MS 5000
 
+/* The largest frame a peer may announce before its hello (a HELLO is small). */
+#define PEER_PREHELLO_MAX 1024
+
 struct peer_write {
 	uv_write_t req;
 	struct peer *peer;
@@ -468,6 +471,27 @@ static int peer_dispatch(struct peer *p, const struct proto_msg *m)
 }
 
 /* Handle the complete frames buffered so far, unless input is paused. */
+/*
+ * Before its hello a peer has proved nothing: it may announce only a frame a
+ * HELLO could fill, so that a crowd of strangers cannot make the daemon hold
+ * a full-size input buffer each.
+ */
+static int peer_prehello_ok(struct peer *p)
+{
+	const uint8_t *buf;
+	size_t avail = proto_reader_peek(&p->reader, &buf);
+	const char *why;
+	uint16_t type;
+	uint32_t len;
+
+	if (p->hello_done || avail < PROTO_HDR_SIZE)
+		return 1;
+	/* A header that is wrong anyway is reported for what is wrong with it. */
+	if (proto_decode_header(buf, avail, &type, &len, &why) < 0)
+		return 1;
+	return len <= PEER_PREHELLO_MAX;
+}
+
 void peer_process(struct peer *p)
 {
 	struct proto_msg m;
@@ -475,6 +499,10 @@ void peer_process(struct peer *p)
 	int r;
 
 	while (!p->paused && !p->closing) {
+		if (!peer_prehello_ok(p)) {
+			peer_close(p, "bad frame: a frame too large for a HELLO before the hello");
+			return;
+		}
 		r = proto_reader_next(&p->reader, &m, &why);
 		if (r == 0)
 			break;

@@ -208,7 +208,18 @@ static void server_on_connection(uv_stream_t *ls, int status)
 	struct peer *p;
 
 	if (status < 0) {
-		log_warn("%s: accept failed: %s", l->name, uv_strerror(status));
+		static uint64_t last_ms;
+		static unsigned suppressed;
+
+		/* Out of descriptors, this repeats for every attempt: once a second. */
+		if (wall_ms() - last_ms < 1000) {
+			suppressed++;
+			return;
+		}
+		log_warn("%s: accept failed: %s (%u more since the last report)", l->name,
+		    uv_strerror(status), suppressed);
+		last_ms = wall_ms();
+		suppressed = 0;
 		return;
 	}
 	p = peer_new(l->server, l->transport, l->proxy);

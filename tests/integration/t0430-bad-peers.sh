@@ -68,6 +68,13 @@ ok $? "oversized frame: logged with the reason"
 writer_alive 3
 ok $? "oversized frame: the writer's session goes on"
 
+# Before its hello a peer may not announce more than a HELLO needs, even
+# within the protocol's maximum: strangers get no full-size buffers.
+peer bighello header 65536 100 eof 10
+is "$RC" 0 "a large frame before hello: the connection is closed at its header"
+dropped_for "a frame too large for a HELLO before the hello"
+ok $? "a large frame before hello: logged with the reason"
+
 # An OPEN whose devname runs past the end of its frame, then close.
 peer truncated hello expect 100 10 frame 200 0003766d31001000000000000000
 dropped_for "OPEN devname is truncated"

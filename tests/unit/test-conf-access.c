@@ -502,8 +502,56 @@ static void test_many_errors(void)
 	conf_diags_free(&diags);
 }
 
+/* An IPv4-mapped IPv6 grant is the IPv4 grant the daemon can match. */
+static void test_mapped(void)
+{
+	struct conf_diags diags = { 0 };
+	struct conf *conf = NULL;
+
+	is_int(tc_load_xml("<conbroker><access>"
+	    "<grant address='::ffff:192.0.2.7' rights='watch'/>"
+	    "<grant address='::ffff:192.0.2.0/120' rights='watch'/>"
+	    "<grant address='::ffff:0:0/96' rights='watch'/>"
+	    "</access></conbroker>", &conf, &diags), 0, "mapped grants load");
+	if (conf != NULL && conf->ngrants == 3) {
+		is_int(conf->grants[0].family, AF_INET, "::ffff:192.0.2.7 is IPv4");
+		is_str(ta_addr(&conf->grants[0]), "192.0.2.7/32", "as 192.0.2.7/32");
+		is_str(ta_addr(&conf->grants[1]), "192.0.2.0/24",
+		    "::ffff:192.0.2.0/120 is 192.0.2.0/24");
+		is_str(ta_addr(&conf->grants[2]), "0.0.0.0/0",
+		    "::ffff:0:0/96 is every IPv4 peer");
+	} else {
+		ok(0, "three grants");
+	}
+	conf_free(conf);
+	conf_diags_free(&diags);
+}
+
+/* A grant or limits element holds attributes only. */
+static void test_children(void)
+{
+	struct conf_diags diags = { 0 };
+	struct conf *conf = NULL;
+
+	tc_load_xml("<conbroker>\n<access>\n"
+	    "<grant user='a' rights='watch'><domain>x</domain></grant>\n"
+	    "</access>\n<limits connections='10'>20</limits>\n</conbroker>",
+	    &conf, &diags);
+	ok(diags.count == 2, "two problems reported");
+	if (diags.count == 2) {
+		is_str(diags.items[0].text, "t.xml:3: unknown element <domain> in <grant>",
+		    "an element inside <grant>");
+		is_str(diags.items[1].text, "t.xml:5: unexpected text in <limits>",
+		    "text inside <limits>");
+	}
+	conf_free(conf);
+	conf_diags_free(&diags);
+}
+
 int main(void)
 {
+	test_mapped();
+	test_children();
 	test_grants();
 	test_rights();
 	test_defaults();
