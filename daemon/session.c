@@ -197,7 +197,12 @@ static int session_open_device(struct peer *p, struct console *c)
 		code = PROTO_CODE_HANGUP;
 	else
 		code = PROTO_CODE_INTERNAL;
-	session_error(p, code, "%s", cause ? cause : strerror(-rc));
+	if (rc == -ENOENT && c->conf->pty_path != NULL)
+		session_error(p, code, "console %s: %s is gone (%s); the domain has"
+		    " probably stopped: reload conbrokerd once it runs again", c->name,
+		    c->conf->pty_path, cause ? cause : strerror(-rc));
+	else
+		session_error(p, code, "%s", cause ? cause : strerror(-rc));
 	free(cause);
 	return rc;
 }

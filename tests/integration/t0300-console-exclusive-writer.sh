@@ -5,6 +5,7 @@
 
 fakevm_start vm1 --echo --record "$T/vm1.rec"
 domain_file vm1 3a1c2b9e-5d4f-4e21-9a0b-1c2d3e4f5a6b "$PTY_vm1"
+domain_file gone 4b2d3c0f-6e5a-4f32-8b1c-2d3e4f5a6b7c /dev/pts/99999
 broker_config
 broker_start
 
@@ -41,5 +42,9 @@ printf 'piped-input\n' | cb console vm1 > "$T/pipe.out" 2>"$T/pipe.err"; rc=$?
 is "$rc" 0 "a client in a pipeline ends with exit code 0 at end of input"
 grep -q piped-input "$T/pipe.out"
 ok $? "and its output holds the guest's echo of its input"
+
+out=$(cb console gone </dev/null 2>&1); rc=$?
+is "$rc" 7 "a console whose pty no longer exists is exit code 7"
+like "$out" "console gone/serial0: /dev/pts/99999 is gone .*the domain has probably stopped" "and says the domain has probably stopped"
 
 done_testing
