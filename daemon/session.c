@@ -397,7 +397,10 @@ static void session_list_entry(struct peer *p, const struct conf_domain *d,
 			    c->writer->last_input_ms) / 1000);
 		}
 	} else if (c->state != CONSOLE_OPEN && cc->type == CONF_CONSOLE_PTY &&
-	    lock_probe(p->server->conf->lock_dir, cc->pty_path, holders, 8, &n, &cause) == 0) {
+	    lock_probe(p->server->conf->lock_dir, cc->pty_path, holders, 8, &n,
+	    &cause) == -ENOENT) {
+		e.u.entry.state = PROTO_STATE_HUNGUP; /* the pty is gone */
+	} else if (c->state != CONSOLE_OPEN && cc->type == CONF_CONSOLE_PTY && cause == NULL) {
 		for (i = 0; i < n && i < 8; i++) {
 			if (holders[i].state == LOCK_STATE_LIVE ||
 			    holders[i].state == LOCK_STATE_HOSTILE ||

@@ -46,5 +46,7 @@ ok $? "and its output holds the guest's echo of its input"
 out=$(cb console gone </dev/null 2>&1); rc=$?
 is "$rc" 7 "a console whose pty no longer exists is exit code 7"
 like "$out" "console gone/serial0: /dev/pts/99999 is gone .*the domain has probably stopped" "and says the domain has probably stopped"
+state=$(cb list --json | python3 -c 'import json,sys; print([e["state"] for e in json.load(sys.stdin) if e["domain"] == "gone"][0])')
+is "$state" hungup "list shows a console whose pty is gone as hung up"
 
 done_testing
