@@ -441,6 +441,23 @@ static void server_unlink_console(struct server *s, struct console *c)
 	}
 }
 
+/* Why a console changed, in the words an operator would use. */
+static const char *server_change_reason(const struct conf_diff_entry *e)
+{
+	const struct conf_console *o = e->old_console, *n = e->new_console;
+	const char *oi = e->old_domain->instance, *ni = e->new_domain->instance;
+
+	if (o->pty_path != NULL && n->pty_path == NULL)
+		return "the domain stopped: no pty assigned";
+	if (o->pty_path == NULL && n->pty_path != NULL)
+		return "the domain started: a pty assigned";
+	if ((oi == NULL) != (ni == NULL) || (oi != NULL && strcmp(oi, ni) != 0))
+		return "the domain restarted";
+	if (o->pty_path != NULL && strcmp(o->pty_path, n->pty_path) != 0)
+		return "a new pty";
+	return "its type, capture or command changed";
+}
+
 /* Apply one console's change between the old and the new registry. */
 static void server_apply(struct server *s, const struct conf_diff_entry *e)
 {
@@ -470,8 +487,8 @@ static void server_apply(struct server *s, const struct conf_diff_entry *e)
 			server_add_console(s, e->new_domain, e->new_console);
 			return;
 		}
-		msg = xasprintf("console %s changed in the configuration (the domain"
-		    " restarted or was redefined)", c->name);
+		msg = xasprintf("console %s changed in the configuration (%s)", c->name,
+		    server_change_reason(e));
 		log_info("%s", msg);
 		server_detach_all(c, PROTO_CODE_HANGUP, msg);
 		free(msg);
