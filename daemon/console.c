@@ -26,9 +26,14 @@
  * at full pty speed the crowd skips ahead, with a notice, as watchers may.
  */
 #define CONSOLE_WATCH_DIRECT 4
+
+/* How long the device stays open after the last session left, when input
+ * was written to it just before (see console_maybe_close). */
+#define CONSOLE_INPUT_GRACE_MS 1000
 #define CONSOLE_WATCH_DELAY_MS 20
 
 static void console_on_poll(uv_poll_t *poll, int status, int events);
+static void console_grace_closed(uv_handle_t *h);
 
 struct console *console_new(struct server *s, const struct conf_domain *d,
     const struct conf_console *cc)
@@ -164,6 +169,10 @@ static void console_poll_closed(uv_handle_t *h)
 /* Restore the device as we found it and give back every lock. */
 void console_close(struct console *c)
 {
+	if (c->grace != NULL) {
+		uv_close((uv_handle_t *)c->grace, console_grace_closed);
+		c->grace = NULL;
+	}
 	if (c->poll != NULL) {
 		uv_poll_stop(c->poll);
 		uv_close((uv_handle_t *)c->poll, console_poll_closed);
@@ -391,6 +400,7 @@ int console_input(struct console *c, const uint8_t *data, size_t len)
 
 	if (c->state != CONSOLE_OPEN)
 		return 1;
+	c->last_input_ms = server_now_ms(c->server);
 	if (c->inlen == 0) {
 		do
 			n = write(c->fd, data, len);
@@ -442,14 +452,45 @@ void console_end_all(struct console *c, uint32_t code, const char *message)
 }
 
 /* With capture "attached", the device is held only while someone is there. */
+static void console_grace_closed(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void console_on_grace(uv_timer_t *t)
+{
+	console_maybe_close(t->data);
+}
+
+/*
+ * With capture "attached", the device is held only while someone is there.
+ * Input written just before the last session left may still wait in the pty
+ * for the hypervisor, and closing our side of the pty would throw it away:
+ * after late input, hold the device a moment longer before letting go.
+ */
 void console_maybe_close(struct console *c)
 {
+	uint64_t now, since;
+
 	if (c->state != CONSOLE_OPEN || c->writer != NULL || c->watchers != NULL || c->busy)
 		return;
 	if (c->conf->capture == CONF_CAPTURE_ALWAYS || c->conf->type == CONF_CONSOLE_SPAWN)
 		return;
 	if (c->server->stopping)
 		return;
+	now = server_now_ms(c->server);
+	since = now - c->last_input_ms;
+	if (c->last_input_ms != 0 && since < CONSOLE_INPUT_GRACE_MS) {
+		if (c->grace == NULL && (c->grace = malloc(sizeof(*c->grace))) != NULL) {
+			uv_timer_init(c->server->loop, c->grace);
+			c->grace->data = c;
+		}
+		if (c->grace != NULL) {
+			uv_timer_start(c->grace, console_on_grace,
+			    CONSOLE_INPUT_GRACE_MS - since, 0);
+			return;
+		}
+	}
 	console_close(c);
 }
 

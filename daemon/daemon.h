@@ -137,6 +137,8 @@ struct console {
 	uint64_t hungup_at;
 	int hup_pending;                  /* HUP seen while reading was held back */
 	int busy;                         /* mid-OPEN: keep the device open */
+	uint64_t last_input_ms;           /* loop time of the last writer input */
+	uv_timer_t *grace;                /* holds the device after late input */
 	int gone;                         /* removed by reload, freed when idle */
 	int watch_pending;                /* in server->watch_dirty: watchers not yet pumped */
 	struct console *watch_next;

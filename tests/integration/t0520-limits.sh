@@ -67,6 +67,8 @@ diag "--- $FLOOD idle connections held at once, and slowloris peers"
 start "<limits connections='$((FLOOD + 1000))' handshaking='$((FLOOD + 1000))' hello-timeout='120'/>" ||
 	{ ok 1 "conbrokerd starts"; done_testing; exit 1; }
 echo_ok before-flood "unix:$T/sock"
+# The console lets its pty go a moment after the last input: count without it.
+wait_for 10 "! ls '$T/lock' 2>/dev/null | grep -q LCK"
 base_fds=$(fds)
 rss_before=$(status_kb VmRSS)
 
