@@ -33,6 +33,13 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 #define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+/* State of one rate-limited log line; zero-initialised. */
+struct log_limit {
+	uint64_t last_ms;
+	unsigned suppressed;
+};
+void log_limited(struct log_limit *rl, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* A lock_log_fn that forwards to log_msg. */
 void log_lock_hook(int level, const char *message, void *arg);
 
@@ -90,7 +97,6 @@ struct peer {
 	struct console *console;
 	int writer;                /* 1: the writer, 0: a watcher */
 	int lossy;                 /* a writer demoted to the watchers' rule */
-	uint32_t open_flags;
 	uint64_t cursor;           /* next ring offset to send */
 	uint64_t since_ms;         /* attached at (wall clock, ms) */
 	uint64_t last_input_ms;    /* last DATA (loop time) */
@@ -139,7 +145,6 @@ struct console {
 	int busy;                         /* mid-OPEN: keep the device open */
 	uint64_t last_input_ms;           /* loop time of the last writer input */
 	uv_timer_t *grace;                /* holds the device after late input */
-	int gone;                         /* removed by reload, freed when idle */
 	int watch_pending;                /* in server->watch_dirty: watchers not yet pumped */
 	struct console *watch_next;
 	struct console *next;
@@ -232,7 +237,6 @@ struct server {
 	uint64_t next_peer_id;
 	unsigned heartbeat_ms;
 	int stopping;
-	int ready_fd;
 };
 
 int server_init(struct server *s, uv_loop_t *loop, struct conf *conf);

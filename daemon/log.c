@@ -32,6 +32,31 @@ void log_msg(int level, const char *fmt, ...)
 	fflush(stderr);
 }
 
+/*
+ * A line that may repeat for every connection (a limit hit, accept failing):
+ * at most one a second per call site, saying how many were held back.
+ */
+void log_limited(struct log_limit *rl, int level, const char *fmt, ...)
+{
+	uint64_t now = wall_ms();
+	char line[1024];
+	va_list ap;
+
+	if (rl->last_ms != 0 && now - rl->last_ms < 1000) {
+		rl->suppressed++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (rl->suppressed)
+		log_msg(level, "%s (and %u more since the last report)", line, rl->suppressed);
+	else
+		log_msg(level, "%s", line);
+	rl->last_ms = now;
+	rl->suppressed = 0;
+}
+
 /* locks/ reports stale locks broken and check-only mode through this. */
 void log_lock_hook(int level, const char *message, void *arg)
 {

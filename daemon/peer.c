@@ -29,25 +29,6 @@ struct peer_write {
 static void peer_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 static void peer_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
-/* A limit was hit: say so at most once a second, with how often it happened. */
-static void peer_limit_log(const char *what, const char *who)
-{
-	static uint64_t last_ms;
-	static unsigned suppressed;
-	uint64_t now = wall_ms();
-
-	if (now - last_ms < 1000) {
-		suppressed++;
-		return;
-	}
-	if (suppressed)
-		log_warn("%s: %s (and %u more since the last report)", what, who, suppressed);
-	else
-		log_warn("%s: %s", what, who);
-	last_ms = now;
-	suppressed = 0;
-}
-
 static void peer_hs_unlink(struct peer *p)
 {
 	struct server *s = p->server;
@@ -109,11 +90,12 @@ struct peer *peer_new(struct server *s, enum peer_transport t, int proxy)
  * oldest makes room, so idle or slow peers cannot keep a real client out. */
 static void peer_make_room(struct server *s)
 {
+	static struct log_limit rl;
 	struct peer *old;
 
 	while (s->nhandshaking > s->conf->limits.handshaking && (old = s->hs_head) != NULL) {
-		peer_limit_log("too many connections without a hello; dropping the oldest",
-		    old->desc);
+		log_limited(&rl, LOG_LVL_WARN, "too many connections without a hello;"
+		    " dropping the oldest: %s", old->desc);
 		peer_close(old, NULL);
 	}
 }
@@ -397,7 +379,9 @@ static int peer_hello(struct peer *p, const struct proto_msg *m)
 	if (access_count(p->server, p) >= p->server->conf->limits.per_identity) {
 		msg = xasprintf("too many connections for %s (limit %u)", p->ident,
 		    p->server->conf->limits.per_identity);
-		peer_limit_log("per-identity connection limit", p->desc);
+		static struct log_limit rl;
+
+		log_limited(&rl, LOG_LVL_WARN, "per-identity connection limit: %s", p->desc);
 		peer_send_status(p, PROTO_ERROR, PROTO_CODE_DENIED, msg);
 		free(msg);
 		peer_close_after_flush(p);

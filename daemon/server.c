@@ -179,8 +179,8 @@ static void server_refused_closed(uv_handle_t *h)
  * keeps going and the peer learns quickly. */
 static void server_refuse(struct listener *l)
 {
+	static struct log_limit rl;
 	uv_handle_t *h;
-	static uint64_t last_ms;
 
 	if (l->transport == PEER_UNIX) {
 		h = malloc(sizeof(uv_pipe_t));
@@ -195,11 +195,8 @@ static void server_refuse(struct listener *l)
 		return;
 	uv_accept(&l->io.stream, (uv_stream_t *)h);
 	uv_close(h, server_refused_closed);
-	if (wall_ms() - last_ms >= 1000) {
-		log_warn("%s: connection limit reached (%u connections): refusing new ones",
-		    l->name, l->server->npeers);
-		last_ms = wall_ms();
-	}
+	log_limited(&rl, LOG_LVL_WARN, "%s: connection limit reached (%u connections):"
+	    " refusing new ones", l->name, l->server->npeers);
 }
 
 static void server_on_connection(uv_stream_t *ls, int status)
@@ -208,18 +205,11 @@ static void server_on_connection(uv_stream_t *ls, int status)
 	struct peer *p;
 
 	if (status < 0) {
-		static uint64_t last_ms;
-		static unsigned suppressed;
+		static struct log_limit rl;
 
-		/* Out of descriptors, this repeats for every attempt: once a second. */
-		if (wall_ms() - last_ms < 1000) {
-			suppressed++;
-			return;
-		}
-		log_warn("%s: accept failed: %s (%u more since the last report)", l->name,
-		    uv_strerror(status), suppressed);
-		last_ms = wall_ms();
-		suppressed = 0;
+		/* Out of descriptors, this repeats for every attempt. */
+		log_limited(&rl, LOG_LVL_WARN, "%s: accept failed: %s", l->name,
+		    uv_strerror(status));
 		return;
 	}
 	p = peer_new(l->server, l->transport, l->proxy);
