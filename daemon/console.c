@@ -26,14 +26,13 @@
  * at full pty speed the crowd skips ahead, with a notice, as watchers may.
  */
 #define CONSOLE_WATCH_DIRECT 4
+#define CONSOLE_WATCH_DELAY_MS 20
 
 /* How long the device stays open after the last session left, when input
  * was written to it just before (see console_maybe_close). */
 #define CONSOLE_INPUT_GRACE_MS 1000
-#define CONSOLE_WATCH_DELAY_MS 20
 
 static void console_on_poll(uv_poll_t *poll, int status, int events);
-static void console_grace_closed(uv_handle_t *h);
 
 struct console *console_new(struct server *s, const struct conf_domain *d,
     const struct conf_console *cc)
@@ -161,7 +160,8 @@ int console_open(struct console *c, struct lock_holder *holder, char **cause)
 	return 0;
 }
 
-static void console_poll_closed(uv_handle_t *h)
+/* Close callback of the handles a console allocates (poll, grace timer). */
+static void console_handle_freed(uv_handle_t *h)
 {
 	free(h);
 }
@@ -170,12 +170,12 @@ static void console_poll_closed(uv_handle_t *h)
 void console_close(struct console *c)
 {
 	if (c->grace != NULL) {
-		uv_close((uv_handle_t *)c->grace, console_grace_closed);
+		uv_close((uv_handle_t *)c->grace, console_handle_freed);
 		c->grace = NULL;
 	}
 	if (c->poll != NULL) {
 		uv_poll_stop(c->poll);
-		uv_close((uv_handle_t *)c->poll, console_poll_closed);
+		uv_close((uv_handle_t *)c->poll, console_handle_freed);
 		c->poll = NULL;
 	}
 	if (c->fd >= 0 && c->saved_valid) {
@@ -237,19 +237,26 @@ static void console_on_watch_timer(uv_timer_t *t)
 	console_pump_watchers(t->data);
 }
 
+/* Send to every watcher of a console (a pump may end the session). */
+static void console_pump_watchers_of(struct console *c)
+{
+	struct peer *p, *next;
+
+	for (p = c->watchers; p != NULL; p = next) {
+		next = p->next_watcher;
+		session_pump(p);
+	}
+}
+
 void console_pump_watchers(struct server *s)
 {
 	struct console *c;
-	struct peer *p, *next;
 
 	while ((c = s->watch_dirty) != NULL) {
 		s->watch_dirty = c->watch_next;
 		c->watch_next = NULL;
 		c->watch_pending = 0;
-		for (p = c->watchers; p != NULL; p = next) {
-			next = p->next_watcher;
-			session_pump(p);
-		}
+		console_pump_watchers_of(c);
 	}
 }
 
@@ -279,16 +286,10 @@ void console_schedule_watchers(struct console *c)
 /* Send what the ring now holds: to the writer now, to watchers now or soon. */
 static void console_pump_all(struct console *c)
 {
-	struct peer *p, *next;
-
-	if (!console_watchers_coalesced(c)) {
-		for (p = c->watchers; p != NULL; p = next) {
-			next = p->next_watcher;
-			session_pump(p);
-		}
-	} else {
+	if (!console_watchers_coalesced(c))
+		console_pump_watchers_of(c);
+	else
 		console_schedule_watchers(c);
-	}
 	if (c->writer != NULL)
 		session_pump(c->writer);
 }
@@ -449,12 +450,6 @@ void console_end_all(struct console *c, uint32_t code, const char *message)
 	}
 	if (c->writer != NULL)
 		session_end(c->writer, code, message);
-}
-
-/* With capture "attached", the device is held only while someone is there. */
-static void console_grace_closed(uv_handle_t *h)
-{
-	free(h);
 }
 
 static void console_on_grace(uv_timer_t *t)
