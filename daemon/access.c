@@ -32,7 +32,8 @@ static void access_unmap(struct peer *p)
 	}
 }
 
-/* "[v6]:port" or "a.b.c.d:port" from the binary address. */
+/* "[v6]:port" or "a.b.c.d:port" from the binary address, and the identity
+ * that limits count for an address: the host, whatever its port. */
 static void access_format_addr(struct peer *p, unsigned port)
 {
 	char host[INET6_ADDRSTRLEN] = "?";
@@ -40,6 +41,8 @@ static void access_format_addr(struct peer *p, unsigned port)
 	inet_ntop(p->family, p->addr_bin, host, sizeof(host));
 	snprintf(p->addr, sizeof(p->addr), "%s%s%s:%u", p->family == AF_INET6 ? "[" : "",
 	    host, p->family == AF_INET6 ? "]" : "", port);
+	snprintf(p->ident, sizeof(p->ident), "address %s%s%s",
+	    p->family == AF_INET6 ? "[" : "", host, p->family == AF_INET6 ? "]" : "");
 }
 
 /* A Unix peer: uid, pid, primary and supplementary groups. */
@@ -100,8 +103,6 @@ void access_identify(struct peer *p)
 	}
 	access_format_addr(p, port);
 	snprintf(p->desc, sizeof(p->desc), "%s via tcp", p->addr);
-	snprintf(p->ident, sizeof(p->ident), "address %.*s", (int)(strrchr(p->addr, ':') -
-	    p->addr), p->addr);
 }
 
 /* The PROXY header names the real client, and the TLS identity it proved. */
@@ -125,8 +126,6 @@ void access_proxy(struct peer *p, const struct proto_proxy *px)
 	} else {
 		snprintf(p->desc, sizeof(p->desc), "%s via %s proxy %s", p->addr,
 		    px->tls ? "tls" : "tcp", proxy_addr);
-		snprintf(p->ident, sizeof(p->ident), "address %.*s",
-		    (int)(strrchr(p->addr, ':') - p->addr), p->addr);
 	}
 }
 

@@ -332,7 +332,6 @@ void session_open(struct peer *p, const struct proto_msg *m)
 	p->console = c;
 	p->writer = !readonly;
 	p->lossy = 0;
-	p->open_flags = flags;
 	p->cursor = (flags & PROTO_OPEN_NOHISTORY) ? c->ring.head : ring_tail(&c->ring);
 	p->since_ms = wall_ms();
 	p->last_input_ms = p->last_alive_ms = p->last_progress_ms = now;
