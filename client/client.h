@@ -40,7 +40,6 @@ struct client {
 	uv_loop_t *loop;
 	const char *uri;
 	const struct client_ops *ops;
-	void *cmd;                   /* the command's state */
 
 	/* transport.c */
 	union {
@@ -88,7 +87,6 @@ void client_close_transport(struct client *c);
 struct term_opts {
 	int escape;        /* -1: none */
 	int readonly;
-	int quiet;
 };
 
 int term_parse_escape(const char *s, int *out);
@@ -122,7 +120,6 @@ void console_input(struct client *c, const uint8_t *data, size_t len);
 void console_escape(struct client *c);
 void console_eof(struct client *c);
 void console_resized(struct client *c);
-void console_output_drained(struct client *c);
 
 /* list.c */
 int list_run(struct client *c, int json);

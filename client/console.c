@@ -174,11 +174,6 @@ void console_resized(struct client *c)
 		client_send(c, &m);
 }
 
-void console_output_drained(struct client *c)
-{
-	(void)c;
-}
-
 int console_run(struct client *c, const struct console_opts *o)
 {
 	struct term_opts to = { .escape = o->escape, .readonly = o->readonly };

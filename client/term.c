@@ -177,12 +177,8 @@ static void term_on_out_write(uv_write_t *req, int status)
 		term.broker_paused = 0;
 		client_resume(term.client);
 	}
-	if (term.out_queued == 0) {
-		if (term.stopped)
-			term_close_out();
-		else
-			console_output_drained(term.client);
-	}
+	if (term.out_queued == 0 && term.stopped)
+		term_close_out();
 }
 
 /* Blocking write for files and devices that libuv cannot poll. */
