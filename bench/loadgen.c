@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "bench/bench.h"
 #include "proto/proto.h"
 
 #define LOADGEN_INFLIGHT 128     /* handshakes at once */
@@ -71,23 +72,6 @@ static struct {
 static double loadgen_now(void)
 {
 	return (double)uv_hrtime() / 1e9;
-}
-
-/* utime + stime of the broker, in seconds. */
-static double loadgen_cpu(long pid)
-{
-	char path[64], buf[2048], *p;
-	unsigned long ut = 0, st = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return 0;
-	if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL)
-		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
-	fclose(f);
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static double loadgen_rss_kib(long pid)
@@ -361,26 +345,12 @@ static void loadgen_key(uv_timer_t *t)
 	loadgen_send_raw(&lg.conns[0], frame, sizeof(frame));
 }
 
-static int loadgen_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double loadgen_pct(const double *v, int n, double pct)
-{
-	int i = (int)(pct / 100.0 * n + 0.999999) - 1;
-
-	return n == 0 ? 0 : v[i < 0 ? 0 : i >= n ? n - 1 : i];
-}
-
 static void loadgen_rtt_report(const char *prefix)
 {
-	qsort(lg.rtt_us, (size_t)lg.rtt_n, sizeof(double), loadgen_cmp);
+	qsort(lg.rtt_us, (size_t)lg.rtt_n, sizeof(double), bench_cmp_double);
 	printf("%s_n=%d\n%s_p50_us=%.1f\n%s_p99_us=%.1f\n%s_p999_us=%.1f\n", prefix, lg.rtt_n,
-	    prefix, loadgen_pct(lg.rtt_us, lg.rtt_n, 50), prefix,
-	    loadgen_pct(lg.rtt_us, lg.rtt_n, 99), prefix, loadgen_pct(lg.rtt_us, lg.rtt_n, 99.9));
+	    prefix, bench_percentile(lg.rtt_us, lg.rtt_n, 50), prefix,
+	    bench_percentile(lg.rtt_us, lg.rtt_n, 99), prefix, bench_percentile(lg.rtt_us, lg.rtt_n, 99.9));
 	fflush(stdout);
 }
 
@@ -402,7 +372,7 @@ static void loadgen_streamed(void)
 	int i;
 
 	loadgen_control("stop\n");
-	printf("stream_cpu_pct=%.2f\n", (loadgen_cpu(lg.daemon_pid) - lg.stream_cpu0) / secs * 100);
+	printf("stream_cpu_pct=%.2f\n", (bench_proc_cpu(lg.daemon_pid) - lg.stream_cpu0) / secs * 100);
 	for (i = 1; i <= lg.stream_count && i < lg.count; i++)
 		bytes += lg.conns[i].data_bytes;
 	printf("stream_mibps=%.2f\n", (double)bytes / secs / 1048576.0);
@@ -415,7 +385,7 @@ static void loadgen_on_stream_warm(uv_timer_t *t)
 {
 	(void)t;
 	lg.cpu_mark = loadgen_now();
-	lg.stream_cpu0 = loadgen_cpu(lg.daemon_pid);
+	lg.stream_cpu0 = bench_proc_cpu(lg.daemon_pid);
 	loadgen_rtt_start(loadgen_streamed);
 }
 
@@ -435,7 +405,7 @@ static void loadgen_idle_rtt_done(void)
 
 static void loadgen_on_idle_done(uv_timer_t *t)
 {
-	double cpu = loadgen_cpu(lg.daemon_pid) - lg.cpu_mark;
+	double cpu = bench_proc_cpu(lg.daemon_pid) - lg.cpu_mark;
 
 	(void)t;
 	printf("idle_secs=%d\nidle_cpu_s=%.3f\nidle_cpu_pct=%.3f\n", lg.idle_s, cpu,
@@ -452,7 +422,7 @@ static void loadgen_on_settled(uv_timer_t *t)
 	printf("rss_before_kib=%.0f\nrss_attached_kib=%.0f\nrss_per_console_kib=%.2f\n",
 	    lg.rss0_kib, rss, (rss - lg.rss0_kib) / lg.count);
 	fflush(stdout);
-	lg.cpu_mark = loadgen_cpu(lg.daemon_pid);
+	lg.cpu_mark = bench_proc_cpu(lg.daemon_pid);
 	uv_timer_start(&lg.phase, loadgen_on_idle_done, (uint64_t)lg.idle_s * 1000, 0);
 }
 

@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench.h"
 #include "proto/proto.h"
 
 #define PROBE_BUF (256 * 1024)
@@ -380,23 +381,6 @@ static void probe_key(struct probe_conn *c, uint8_t ch)
 	probe_write_all(c->fd, frame, sizeof(frame));
 }
 
-/* utime + stime of a process, in seconds (0 when it is gone). */
-static double probe_proc_cpu(long pid)
-{
-	char path[64], buf[2048], *p;
-	unsigned long ut = 0, st = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return 0;
-	if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL)
-		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
-	fclose(f);
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 static double probe_pids_cpu(const char *pids)
 {
 	char *copy, *tok, *save = NULL;
@@ -406,7 +390,7 @@ static double probe_pids_cpu(const char *pids)
 		return 0;
 	copy = strdup(pids);
 	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
-		sum += probe_proc_cpu(atol(tok));
+		sum += bench_proc_cpu(atol(tok));
 	free(copy);
 	return sum;
 }
@@ -466,25 +450,6 @@ static int probe_tput(const struct probe_opts *o)
 	return got > 0 ? 0 : 1;
 }
 
-static int probe_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Percentile by nearest rank of sorted samples. */
-static double probe_pct(const double *v, int n, double pct)
-{
-	int i = (int)(pct / 100.0 * n + 0.999999) - 1;
-
-	if (i < 0)
-		i = 0;
-	if (i >= n)
-		i = n - 1;
-	return v[i];
-}
-
 static void probe_report(const char *what, double *us, int n, const char *samples)
 {
 	double sum = 0;
@@ -504,10 +469,10 @@ static void probe_report(const char *what, double *us, int n, const char *sample
 	}
 	for (i = 0; i < n; i++)
 		sum += us[i];
-	qsort(us, (size_t)n, sizeof(*us), probe_cmp);
+	qsort(us, (size_t)n, sizeof(*us), bench_cmp_double);
 	printf("%sn=%d %sp50_us=%.1f %sp90_us=%.1f %sp99_us=%.1f %sp999_us=%.1f %smean_us=%.1f"
-	    " %smax_us=%.1f\n", what, n, what, probe_pct(us, n, 50), what, probe_pct(us, n, 90),
-	    what, probe_pct(us, n, 99), what, probe_pct(us, n, 99.9), what, sum / n, what, us[n - 1]);
+	    " %smax_us=%.1f\n", what, n, what, bench_percentile(us, n, 50), what, bench_percentile(us, n, 90),
+	    what, bench_percentile(us, n, 99), what, bench_percentile(us, n, 99.9), what, sum / n, what, us[n - 1]);
 }
 
 /* One key on c and its echo; returns the round trip in µs, or -1. */
