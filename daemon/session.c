@@ -360,15 +360,39 @@ void session_open(struct peer *p, const struct proto_msg *m)
 	console_update(c);
 }
 
+/*
+ * A closed pty console, as the host sees it: gone (the domain stopped), held
+ * by another program (*holder says which), or free.
+ */
+static uint32_t session_list_probe(struct peer *p, const struct conf_console *cc,
+    struct lock_holder *holder)
+{
+	struct lock_holder holders[8];
+	char *cause = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	rc = lock_probe(p->server->conf->lock_dir, cc->pty_path, holders, 8, &n, &cause);
+	free(cause);
+	if (rc == -ENOENT)
+		return PROTO_STATE_HUNGUP; /* the pty is gone */
+	for (i = 0; rc == 0 && i < n && i < 8; i++) {
+		if (holders[i].state == LOCK_STATE_LIVE || holders[i].state == LOCK_STATE_HOSTILE ||
+		    holders[i].state == LOCK_STATE_FRESH) {
+			*holder = holders[i];
+			return PROTO_STATE_LOCKED;
+		}
+	}
+	return PROTO_STATE_FREE;
+}
+
 /* The state of one console for LIST. */
 static void session_list_entry(struct peer *p, const struct conf_domain *d,
     const struct conf_console *cc)
 {
 	struct console *c = server_find_console(p->server, d, cc);
-	struct lock_holder holders[8];
+	struct lock_holder holder;
 	struct proto_msg e;
-	char *cause = NULL;
-	size_t n = 0, i;
 
 	memset(&e, 0, sizeof(e));
 	e.type = PROTO_LIST_ENTRY;
@@ -395,24 +419,14 @@ static void session_list_entry(struct peer *p, const struct conf_domain *d,
 			e.u.entry.idle = (uint32_t)((server_now_ms(p->server) -
 			    c->writer->last_input_ms) / 1000);
 		}
-	} else if (c->state != CONSOLE_OPEN && cc->type == CONF_CONSOLE_PTY &&
-	    lock_probe(p->server->conf->lock_dir, cc->pty_path, holders, 8, &n,
-	    &cause) == -ENOENT) {
-		e.u.entry.state = PROTO_STATE_HUNGUP; /* the pty is gone */
-	} else if (c->state != CONSOLE_OPEN && cc->type == CONF_CONSOLE_PTY && cause == NULL) {
-		for (i = 0; i < n && i < 8; i++) {
-			if (holders[i].state == LOCK_STATE_LIVE ||
-			    holders[i].state == LOCK_STATE_HOSTILE ||
-			    holders[i].state == LOCK_STATE_FRESH) {
-				e.u.entry.state = PROTO_STATE_LOCKED;
-				e.u.entry.holder_pid = (uint32_t)holders[i].pid;
-				e.u.entry.holder = proto_str(holders[i].program[0] ?
-				    holders[i].program : lock_kind_name(holders[i].kind));
-				break;
-			}
+	} else if (c->state != CONSOLE_OPEN && cc->type == CONF_CONSOLE_PTY) {
+		e.u.entry.state = session_list_probe(p, cc, &holder);
+		if (e.u.entry.state == PROTO_STATE_LOCKED) {
+			e.u.entry.holder_pid = (uint32_t)holder.pid;
+			e.u.entry.holder = proto_str(holder.program[0] ? holder.program :
+			    lock_kind_name(holder.kind));
 		}
 	}
-	free(cause);
 	peer_send(p, &e);
 }
 
