@@ -99,6 +99,31 @@ void lock_release(struct lock *lock);
 int lock_probe(const char *lockdir, const char *device,
     struct lock_holder *holders, size_t max, size_t *count, char **cause);
 
+/*
+ * Whether a pty still belongs to the process a domain's definition names
+ * (lock-owner.c).  A /dev/pts number goes to the next program that asks for a
+ * pty once its hypervisor lets go of it, so a path alone proves nothing: the
+ * owner pid must be alive, must have started no later than the file naming
+ * it was written (*written, its mtime; else the pid was reused), and must
+ * hold the pty's master (a ptmx descriptor whose tty-index is the pty's
+ * number, on the same devpts).  named_by is that file, for messages.  With fd
+ * >= 0 the device is the one already open on fd.  Returns 0 when proven,
+ * -ENOTTY when the device is not a pty slave (a fixed device: nothing to
+ * prove), -ENOENT when it does not exist, -EOWNERDEAD when it is not the
+ * owner's, -EACCES when the owner's descriptors may not be read; *cause says
+ * why for every failure but -ENOTTY.
+ */
+int lock_pty_owner(const char *device, int fd, pid_t pid,
+    const struct timespec *written, const char *named_by, char **cause);
+
+/*
+ * Read a hypervisor's pid file: a regular file (never a symbolic link) owned
+ * by root or by the caller and writable by its owner only, holding a decimal
+ * PID.  *written is its mtime.  -EPERM for a file that is not trusted.
+ */
+int lock_pid_file(const char *path, pid_t *pid, struct timespec *written,
+    char **cause);
+
 /* Short names for messages: "FHS", "cu", "libvirt", "SVR4", "flock". */
 const char *lock_kind_name(enum lock_kind kind);
 const char *lock_state_name(enum lock_state state);
