@@ -12,6 +12,7 @@
 
 #include <stdarg.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -32,6 +33,8 @@
 #define CONF_WRITER_TIMEOUT_MAX 3600
 #define CONF_WRITER_TIMEOUT_DEFAULT 10
 #define CONF_LOCK_DIR_DEFAULT "/var/lock"
+/* The highest PID a Linux kernel hands out (PID_MAX_LIMIT). */
+#define CONF_PID_MAX 4194304
 #define CONF_LISTEN_MODE_DEFAULT 0660
 
 /* An open-addressing table of domain indexes (slot value: index + 1). */
@@ -81,6 +84,7 @@ struct conf_loader {
 	int xml_diags;        /* libxml2 diagnostics kept for this document */
 	int refused;          /* the document was refused before it was parsed */
 	int settings_errors;  /* errors in the broker's own settings */
+	struct timespec mtime;/* the document's mtime (in memory: when read) */
 	struct conf_registry *reg;
 };
 

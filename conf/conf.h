@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 #include <uuid/uuid.h>
 
 /* The XML namespace of conbroker's own settings inside a libvirt file. */
@@ -45,6 +46,10 @@ struct conf_console {
 	char *pty_path;    /* absolute /dev path, NULL: no pty assigned yet */
 	enum conf_capture capture;
 	char **spawn_argv; /* CONF_CONSOLE_SPAWN: NULL-terminated argv */
+	char *owner_pid_file; /* <cb:console owner-pid-file>: the hypervisor's
+	                         pid file, or NULL */
+	int trust_path;    /* <cb:console trust='path'>: the pty path is taken
+	                      as the domain's without proof */
 	char *file;        /* where it was defined */
 	int line;
 	int also_console;  /* a <serial> that a <console> names too (libvirt's
@@ -60,6 +65,9 @@ struct conf_domain {
 	char *instance;    /* which run of the domain: libvirt's <domstatus pid>
 	                      and <domain id>, e.g. "pid 4242 id 7"; NULL when
 	                      the XML says neither (an inactive definition) */
+	pid_t pid;         /* <domstatus pid>: the hypervisor process, 0: none */
+	struct timespec written; /* mtime of the file the domain was read from
+	                            (for a document in memory: when it was read) */
 	char *file;
 	int line;
 };
@@ -175,6 +183,30 @@ const struct conf_domain *conf_find_domain(const struct conf *conf,
 /* A console by alias; NULL alias: the first <console>, else the first <serial>. */
 const struct conf_console *conf_find_console(const struct conf_domain *domain,
     const char *alias);
+
+/*
+ * What proves that a console's pty is still its domain's (a /dev/pts number
+ * is given to the next program that asks for a pty once the domain stops).
+ */
+enum conf_owner {
+	CONF_OWNER_NONE,     /* nothing: a pty path in an inactive or hand-written
+	                        definition; the daemon refuses to open it */
+	CONF_OWNER_PROCESS,  /* the <domstatus pid> of a live status file */
+	CONF_OWNER_PID_FILE, /* the process in <cb:console owner-pid-file> */
+	CONF_OWNER_TRUSTED,  /* <cb:console trust='path'>: the operator vouches */
+	CONF_OWNER_SELF      /* a spawned console: the daemon holds the master */
+};
+
+enum conf_owner conf_console_owner(const struct conf_domain *domain,
+    const struct conf_console *console);
+
+/*
+ * A warning for every console of conf whose /dev/pts path nothing proves to
+ * be its domain's (CONF_OWNER_NONE): the daemon will refuse to open it.  Kept
+ * apart from conf_load() because it is the daemon's policy, not a property
+ * of the XML; conbrokerd --check and the daemon's start and reload ask it.
+ */
+int conf_check_owners(const struct conf *conf, struct conf_diags *diags);
 
 /* The default socket path of the embedded demo and of the client. */
 const char *conf_default_socket(void);

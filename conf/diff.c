@@ -30,7 +30,12 @@ static int conf_console_same(const struct conf_domain *ad,
     const struct conf_console *a, const struct conf_domain *bd,
     const struct conf_console *b)
 {
-	if (a->type != b->type || a->capture != b->capture)
+	if (a->type != b->type || a->capture != b->capture ||
+	    a->trust_path != b->trust_path)
+		return 0;
+	if ((a->owner_pid_file == NULL) != (b->owner_pid_file == NULL) ||
+	    (a->owner_pid_file != NULL &&
+	    strcmp(a->owner_pid_file, b->owner_pid_file) != 0))
 		return 0;
 	if ((ad->instance == NULL) != (bd->instance == NULL) ||
 	    (ad->instance != NULL && strcmp(ad->instance, bd->instance) != 0))

@@ -34,6 +34,7 @@ void conf_console_clear(struct conf_console *c)
 	for (i = 0; c->spawn_argv != NULL && c->spawn_argv[i] != NULL; i++)
 		free(c->spawn_argv[i]);
 	free(c->spawn_argv);
+	free(c->owner_pid_file);
 	free(c->file);
 	memset(c, 0, sizeof(*c));
 }
@@ -429,13 +430,22 @@ static int conf_domain_parse(struct conf_loader *ld, xmlNode *dom,
  * Which run of the domain this is.  A restarted guest may get the same
  * /dev/pts number back, so the path alone cannot tell a new pty from the old
  * one; libvirt's QEMU pid (domstatus) and domain id change with every start.
+ * The pid is also the process that must still hold the domain's ptys for the
+ * daemon to open them (conf_console_owner).
  */
-static int conf_domain_instance(const xmlNode *root, const xmlNode *dom,
-    struct conf_domain *d)
+static int conf_domain_instance(struct conf_loader *ld, const xmlNode *root,
+    const xmlNode *dom, struct conf_domain *d)
 {
 	const char *pid = root != dom ? conf_xml_attr(root, "pid") : NULL;
 	const char *id = conf_xml_attr(dom, "id");
+	unsigned long long value;
 
+	if (pid != NULL && conf_parse_uint(pid, 1, CONF_PID_MAX, &value) == 0)
+		d->pid = (pid_t)value;
+	else if (pid != NULL)
+		conf_diag(ld->diags, CONF_WARNING, d->file, conf_xml_line(root),
+		    "<%s> pid '%s' is not a process id; its ptys have no known"
+		    " owner", (const char *)root->name, pid);
 	if (pid == NULL && id == NULL)
 		return 0;
 	if (asprintf(&d->instance, "%s%s%s%s%s", pid ? "pid " : "", pid ? pid : "",
@@ -466,7 +476,8 @@ int conf_domain_read(struct conf_loader *ld, xmlNode *root, const char *file,
 	if (d->file == NULL)
 		return -ENOMEM;
 	d->line = conf_xml_line(dom);
-	ret = conf_domain_instance(root, dom, d);
+	d->written = ld->mtime;
+	ret = conf_domain_instance(ld, root, dom, d);
 	if (ret == 0)
 		ret = conf_domain_parse(ld, dom, d, name_line, uuid_line);
 	if (ret == 0 && ld->diags->errors > errors)
@@ -474,6 +485,43 @@ int conf_domain_read(struct conf_loader *ld, xmlNode *root, const char *file,
 	if (ret < 0)
 		conf_domain_clear(d);
 	return ret;
+}
+
+enum conf_owner conf_console_owner(const struct conf_domain *d,
+    const struct conf_console *c)
+{
+	if (c->type == CONF_CONSOLE_SPAWN)
+		return CONF_OWNER_SELF;
+	if (c->trust_path)
+		return CONF_OWNER_TRUSTED;
+	if (c->owner_pid_file != NULL)
+		return CONF_OWNER_PID_FILE;
+	return d->pid > 0 ? CONF_OWNER_PROCESS : CONF_OWNER_NONE;
+}
+
+int conf_check_owners(const struct conf *conf, struct conf_diags *diags)
+{
+	const struct conf_domain *d;
+	const struct conf_console *c;
+	size_t i, j, before = diags->count;
+
+	for (i = 0; i < conf->ndomains; i++) {
+		d = &conf->domains[i];
+		for (j = 0; j < d->nconsoles; j++) {
+			c = &d->consoles[j];
+			if (c->type != CONF_CONSOLE_PTY || c->pty_path == NULL ||
+			    strncmp(c->pty_path, "/dev/pts/", 9) != 0 ||
+			    conf_console_owner(d, c) != CONF_OWNER_NONE)
+				continue;
+			conf_diag(diags, CONF_WARNING, c->file, c->line, "console "
+			    "'%s' of domain '%s': nothing proves that %s is still the"
+			    " domain's pty, so it will not be opened (no <domstatus"
+			    " pid>; give <cb:console alias='%s'> an owner-pid-file,"
+			    " or trust='path')", c->alias, d->name, c->pty_path,
+			    c->alias);
+		}
+	}
+	return diags->count > before ? 1 : 0;
 }
 
 /* Read a domain and add it to the registry: 0, -EINVAL (skipped), -ENOMEM. */

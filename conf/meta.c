@@ -5,6 +5,7 @@
  *   <metadata>
  *     <cb:consoles xmlns:cb="http://conbroker.org/schemas/domain/1.0">
  *       <cb:console alias="serial0" capture="always"/>
+ *       <cb:console alias="serial1" owner-pid-file="/run/vm7.pid"/>
  *       <cb:console alias="console0">
  *         <cb:spawn><cb:arg>/bin/sh</cb:arg><cb:arg>-i</cb:arg></cb:spawn>
  *       </cb:console>
@@ -13,7 +14,11 @@
  *
  * A <cb:console> names a device by its alias.  With <cb:spawn> the daemon
  * allocates the pty and runs the command on it; the alias then either names
- * a pty device of the domain or adds a console of its own.  Unlike libvirt's
+ * a pty device of the domain or adds a console of its own.  owner-pid-file
+ * names the file in which the hypervisor writes its PID, and trust='path'
+ * takes the pty path as the domain's without proof: either stands for the
+ * <domstatus pid> that hand-written definitions lack (conf_console_owner).
+ * Unlike libvirt's
  * vocabulary, which conf reads leniently, this one is checked strictly: a
  * misspelt setting is an error, not a silent default.
  */
@@ -24,6 +29,15 @@
 #include <string.h>
 
 #include "conf/conf-private.h"
+
+/* The settings one <cb:console> gives its console. */
+struct conf_meta {
+	enum conf_capture capture;
+	char *owner_pid_file;
+	int trust_path;
+	char **argv;  /* <cb:spawn>, or NULL */
+	int spawned;  /* a <cb:spawn> is there, even one too broken for an argv */
+};
 
 /* Read <cb:spawn> into a NULL-terminated argv. */
 static int conf_meta_spawn(struct conf_loader *ld, xmlNode *spawn,
@@ -124,23 +138,50 @@ static int conf_meta_make_spawn(struct conf_loader *ld, struct conf_domain *d,
 	return 1;
 }
 
-/*
- * Read the attributes and <cb:spawn> of one <cb:console>; *spawned says
- * whether it has a <cb:spawn>, even one too broken to give an argv.
- */
-static int conf_meta_read(struct conf_loader *ld, xmlNode *node,
-    const char *file, enum conf_capture *capture, char ***argv, int *spawned)
+/* Read owner-pid-file and trust: what proves the pty is the domain's. */
+static int conf_meta_owner(struct conf_loader *ld, xmlNode *node,
+    const char *file, struct conf_meta *m)
 {
-	static const char *const attrs[] = { "alias", "capture", NULL };
 	const char *value;
-	xmlNode *child, *spawn = NULL;
 	int line = conf_xml_line(node);
 
+	value = conf_xml_attr(node, "trust");
+	if (value != NULL && strcmp(value, "path") == 0)
+		m->trust_path = 1;
+	else if (value != NULL)
+		conf_diag(ld->diags, CONF_ERROR, file, line, "invalid trust "
+		    "'%s' (expected 'path')", value);
+	value = conf_xml_attr(node, "owner-pid-file");
+	if (value == NULL)
+		return 0;
+	if (value[0] != '/') {
+		conf_diag(ld->diags, CONF_ERROR, file, line, "owner-pid-file "
+		    "'%s' is not an absolute path", value);
+		return 0;
+	}
+	if (m->trust_path)
+		conf_diag(ld->diags, CONF_ERROR, file, line, "owner-pid-file and "
+		    "trust='path' exclude each other: the pid file proves what"
+		    " trust='path' takes on faith");
+	m->owner_pid_file = conf_strdup(value);
+	return m->owner_pid_file != NULL ? 0 : -ENOMEM;
+}
+
+/* Read the attributes and <cb:spawn> of one <cb:console>. */
+static int conf_meta_read(struct conf_loader *ld, xmlNode *node,
+    const char *file, struct conf_meta *m)
+{
+	static const char *const attrs[] = { "alias", "capture",
+	    "owner-pid-file", "trust", NULL };
+	const char *value;
+	xmlNode *child, *spawn = NULL;
+	int line = conf_xml_line(node), ret;
+
 	conf_xml_check_attrs(ld, node, file, attrs);
-	*capture = CONF_CAPTURE_ATTACHED;
+	m->capture = CONF_CAPTURE_ATTACHED;
 	value = conf_xml_attr(node, "capture");
 	if (value != NULL && strcmp(value, "always") == 0)
-		*capture = CONF_CAPTURE_ALWAYS;
+		m->capture = CONF_CAPTURE_ALWAYS;
 	else if (value != NULL && strcmp(value, "attached") != 0)
 		conf_diag(ld->diags, CONF_ERROR, file, line, "invalid capture "
 		    "'%s' (expected 'always' or 'attached')", value);
@@ -148,14 +189,29 @@ static int conf_meta_read(struct conf_loader *ld, xmlNode *node,
 	if (value == NULL || *value == '\0')
 		conf_diag(ld->diags, CONF_ERROR, file, line,
 		    "<cb:console> needs an alias attribute");
+	if ((ret = conf_meta_owner(ld, node, file, m)) < 0)
+		return ret;
 	for (child = node->children; child != NULL; child = child->next) {
 		if (conf_xml_is_ns(child, "spawn") && spawn == NULL)
 			spawn = child;
 		else
 			conf_xml_stray(ld, child, node, file);
 	}
-	*spawned = spawn != NULL;
-	return spawn != NULL ? conf_meta_spawn(ld, spawn, file, argv) : 0;
+	m->spawned = spawn != NULL;
+	if (spawn != NULL && (m->owner_pid_file != NULL || m->trust_path))
+		conf_diag(ld->diags, CONF_ERROR, file, line, "a spawned console "
+		    "is the daemon's own: owner-pid-file and trust do not apply");
+	return spawn != NULL ? conf_meta_spawn(ld, spawn, file, &m->argv) : 0;
+}
+
+/* Give a device console the settings of its <cb:console>. */
+static void conf_meta_set(struct conf_console *c, struct conf_meta *m)
+{
+	c->capture = m->capture;
+	c->trust_path = m->trust_path;
+	free(c->owner_pid_file);
+	c->owner_pid_file = m->owner_pid_file;
+	m->owner_pid_file = NULL;
 }
 
 /* An earlier <cb:console> with the same alias, or NULL. */
@@ -179,13 +235,12 @@ static int conf_meta_one(struct conf_loader *ld, xmlNode *node,
     struct conf_domain *d)
 {
 	const char *alias = conf_xml_attr(node, "alias");
-	int line = conf_xml_line(node), spawned = 0, ret, i;
-	enum conf_capture capture;
+	int line = conf_xml_line(node), ret, i;
+	struct conf_meta m = { CONF_CAPTURE_ATTACHED, NULL, 0, NULL, 0 };
 	struct conf_console *c;
-	char **argv = NULL;
 	xmlNode *earlier;
 
-	ret = conf_meta_read(ld, node, d->file, &capture, &argv, &spawned);
+	ret = conf_meta_read(ld, node, d->file, &m);
 	if (ret < 0 || alias == NULL || *alias == '\0')
 		goto out;
 	earlier = conf_meta_earlier(node, alias);
@@ -194,23 +249,24 @@ static int conf_meta_one(struct conf_loader *ld, xmlNode *node,
 		conf_diag(ld->diags, CONF_ERROR, d->file, line, "duplicate "
 		    "<cb:console> for alias '%s' (also at line %d)", alias,
 		    conf_xml_line(earlier));
-	} else if (argv != NULL) {
-		ret = conf_meta_make_spawn(ld, d, alias, line, argv);
+	} else if (m.argv != NULL) {
+		ret = conf_meta_make_spawn(ld, d, alias, line, m.argv);
 		if (ret > 0) {
-			argv = NULL;
+			m.argv = NULL;
 			ret = 0;
-			conf_meta_console(d, alias)->capture = capture;
+			conf_meta_console(d, alias)->capture = m.capture;
 		}
-	} else if (c == NULL && !spawned) {
+	} else if (c == NULL && !m.spawned) {
 		conf_diag(ld->diags, CONF_ERROR, d->file, line, "no <console> "
 		    "or <serial> with alias '%s'", alias);
 	} else if (c != NULL) {
-		c->capture = capture;
+		conf_meta_set(c, &m);
 	}
 out:
-	for (i = 0; argv != NULL && argv[i] != NULL; i++)
-		free(argv[i]);
-	free(argv);
+	for (i = 0; m.argv != NULL && m.argv[i] != NULL; i++)
+		free(m.argv[i]);
+	free(m.argv);
+	free(m.owner_pid_file);
 	return ret;
 }
 

@@ -395,6 +395,7 @@ int conf_xml_read_file(struct conf_loader *ld, int dirfd, const char *name,
 		ret = -EFBIG;
 		goto out;
 	}
+	ld->mtime = st.st_mtim;
 	ret = conf_xml_slurp(ld, fd, (size_t)st.st_size, &len);
 	if (ret < 0) {
 		conf_diag(ld->diags, CONF_ERROR, display, 0, "cannot read: %s",
@@ -411,6 +412,8 @@ out:
 int conf_xml_read_memory(struct conf_loader *ld, const char *display,
     const char *xml, size_t len, xmlDoc **out)
 {
+	/* Whatever the document names was there by the time it was read. */
+	clock_gettime(CLOCK_REALTIME, &ld->mtime);
 	return conf_xml_parse(ld, display, xml, len, out);
 }
 
