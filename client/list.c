@@ -82,6 +82,12 @@ static void list_detail(const struct list_row *r, char *buf, size_t len)
 	case PROTO_STATE_UNSUPPORTED:
 		snprintf(buf, len, "type %s", r->holder);
 		break;
+	case PROTO_STATE_NOTRUNNING:
+		snprintf(buf, len, "its pty may be another program's now");
+		break;
+	case PROTO_STATE_UNOWNED:
+		snprintf(buf, len, "no owner proves the pty (never opened)");
+		break;
 	default:
 		buf[0] = '\0';
 	}
@@ -135,6 +141,11 @@ static void list_print_json(void)
 			printf(", \"locked_by\": {\"pid\": %u, \"program\": ", r->holder_pid);
 			list_json_str(r->holder);
 			printf("}");
+		}
+		if ((r->state == PROTO_STATE_NOTRUNNING || r->state == PROTO_STATE_UNOWNED) &&
+		    r->holder[0]) {
+			printf(", \"reason\": ");
+			list_json_str(r->holder);
 		}
 		printf("}");
 	}

@@ -100,17 +100,26 @@ static int console_make_raw(struct console *c, char **cause)
 	return 0;
 }
 
-/* Lock and open a hypervisor's pty. */
+/*
+ * Lock and open a hypervisor's pty, once it is proven to be the domain's:
+ * before anything touches the device (no lock file, no open), and again on
+ * the descriptor, since the pty may have changed hands in between.
+ */
 static int console_open_pty(struct console *c, struct lock_holder *holder, char **cause)
 {
 	int rc;
 
+	rc = owner_check(c->domain, c->conf, -1, cause);
+	if (rc < 0)
+		return rc;
 	rc = lock_acquire(c->server->conf->lock_dir, c->conf->pty_path, 0,
 	    &c->lock, holder, cause);
 	if (rc < 0)
 		return rc;
 	c->fd = lock_fd(c->lock);
-	rc = console_make_raw(c, cause);
+	rc = owner_check(c->domain, c->conf, c->fd, cause);
+	if (rc == 0)
+		rc = console_make_raw(c, cause);
 	if (rc < 0) {
 		lock_release(c->lock);
 		c->lock = NULL;
@@ -118,6 +127,29 @@ static int console_open_pty(struct console *c, struct lock_holder *holder, char 
 		c->saved_valid = 0;
 	}
 	return rc;
+}
+
+/* The pty is no longer the domain's: never touch it until the domain runs again. */
+static void console_not_running(struct console *c, const char *why)
+{
+	log_warn("%s: not opened: %s", c->name, why);
+	c->state = CONSOLE_HUNGUP;
+	c->hungup_at = wall_ms();
+}
+
+/*
+ * Whether the console may be opened again after it hung up.  The same path is
+ * no proof of a new pty (/dev/pts numbers are reused), so a hung-up console
+ * waits for a reload that shows a new run of its domain.  A spawned console
+ * starts a new run of its own, and one whose owner is a pid file can show a
+ * new run by itself: the proof at open then decides.
+ */
+int console_may_reopen(const struct console *c)
+{
+	enum conf_owner owner = conf_console_owner(c->domain, c->conf);
+
+	return c->state != CONSOLE_HUNGUP || owner == CONF_OWNER_SELF ||
+	    owner == CONF_OWNER_PID_FILE;
 }
 
 /* Open the console's device: lock a hypervisor pty, or spawn the command. */
@@ -141,6 +173,8 @@ int console_open(struct console *c, struct lock_holder *holder, char **cause)
 		if (rc == 0)
 			log_info("%s: opened %s%s", c->name, c->conf->pty_path,
 			    lock_check_only(c->lock) ? " (lock directory read-only: checked, not locked)" : "");
+		else if (rc == -EOWNERDEAD)
+			console_not_running(c, *cause);
 	}
 	if (rc < 0)
 		return rc;

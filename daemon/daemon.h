@@ -153,7 +153,10 @@ struct console {
 struct console *console_new(struct server *s, const struct conf_domain *d,
     const struct conf_console *c);
 void console_free(struct console *c);
-/* Open the device (locks, termios) or spawn the command. */
+/* Whether a hung-up console may be opened again (see console.c). */
+int console_may_reopen(const struct console *c);
+/* Open the device (locks, termios) or spawn the command.  A pty that is no
+ * longer the domain's (-EOWNERDEAD) leaves the console hung up. */
 int console_open(struct console *c, struct lock_holder *holder, char **cause);
 /* Restore and release the device; sessions must have been detached. */
 void console_close(struct console *c);
@@ -247,6 +250,18 @@ void server_free(struct server *s);
 struct console *server_find_console(struct server *s, const struct conf_domain *d,
     const struct conf_console *c);
 uint64_t server_now_ms(const struct server *s);
+
+/*
+ * owner.c: whether a console's pty is still its domain's.  0 when proven (or
+ * nothing to prove: a spawned console, trust='path', a device that is not a
+ * pty); -EOWNERDEAD when the domain no longer holds it (it stopped, and the
+ * number may be another program's by now); -ENOKEY when the definition names
+ * no owner that could prove it; -ENOENT when the device is gone; -EACCES
+ * when /proc does not show us the owner.  fd >= 0: the device as opened.
+ * *cause (allocated) is the message for the client.
+ */
+int owner_check(const struct conf_domain *d, const struct conf_console *cc,
+    int fd, char **cause);
 
 /* spawn.c: a process on a new pty, as a container runtime starts one. */
 int spawn_console(char *const argv[], int *master, pid_t *pid, char **cause);

@@ -135,6 +135,8 @@ int main(int argc, char **argv)
 	if (!demo && config == NULL)
 		config = CONF_DEFAULT_PATH;
 	rc = demo ? conf_load_demo(&conf, &diags) : conf_load(config, &conf, &diags);
+	if (rc == 0 && conf != NULL)
+		conf_check_owners(conf, &diags);
 	if (check) {
 		rc = main_check(conf, rc, &diags, demo ? "(demo)" : config);
 		conf_diags_free(&diags);

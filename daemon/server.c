@@ -100,7 +100,7 @@ static void server_capture(struct console *c)
 	struct lock_holder holder;
 	char *cause = NULL;
 
-	if (c->state == CONSOLE_OPEN)
+	if (c->state == CONSOLE_OPEN || !console_may_reopen(c))
 		return;
 	if (c->conf->capture != CONF_CAPTURE_ALWAYS && c->conf->type != CONF_CONSOLE_SPAWN)
 		return;
@@ -527,6 +527,8 @@ void server_reload(struct server *s)
 		return;
 	rc = s->config_path ? conf_load(s->config_path, &next, &diags)
 	    : conf_load_demo(&next, &diags);
+	if (rc == 0 && next != NULL)
+		conf_check_owners(next, &diags);
 	server_print_diags(&diags);
 	conf_diags_free(&diags);
 	if (rc < 0) {

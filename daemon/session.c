@@ -193,7 +193,8 @@ static int session_open_device(struct peer *p, struct console *c)
 		code = PROTO_CODE_LOCKED;
 	else if (rc == -EACCES || rc == -EPERM)
 		code = PROTO_CODE_DENIED;
-	else if (rc == -ENOENT || rc == -EIO || rc == -ENXIO)
+	else if (rc == -ENOENT || rc == -EIO || rc == -ENXIO || rc == -EOWNERDEAD ||
+	    rc == -ENOKEY)
 		code = PROTO_CODE_HANGUP;
 	else
 		code = PROTO_CODE_INTERNAL;
@@ -258,7 +259,7 @@ static struct console *session_lookup(struct peer *p, const struct proto_msg *m)
 		    d->name, cc->alias);
 		return NULL;
 	}
-	if (c->state == CONSOLE_HUNGUP && cc->type == CONF_CONSOLE_PTY) {
+	if (!console_may_reopen(c)) {
 		char at[64];
 
 		format_since(c->hungup_at, at, sizeof(at));
@@ -361,21 +362,31 @@ void session_open(struct peer *p, const struct proto_msg *m)
 }
 
 /*
- * A closed pty console, as the host sees it: gone (the domain stopped), held
- * by another program (*holder says which), or free.
+ * A closed pty console, as the host sees it: no longer the domain's (or
+ * nothing proves it is), gone (the domain stopped), held by another program
+ * (*holder says which), or free.  *why is the reason for the first two.
  */
-static uint32_t session_list_probe(struct peer *p, const struct conf_console *cc,
-    struct lock_holder *holder)
+static uint32_t session_list_probe(struct peer *p, const struct conf_domain *d,
+    const struct conf_console *cc, struct lock_holder *holder, char **why)
 {
 	struct lock_holder holders[8];
 	char *cause = NULL;
 	size_t n = 0, i;
 	int rc;
 
+	rc = owner_check(d, cc, -1, why);
+	if (rc == -EOWNERDEAD)
+		return PROTO_STATE_NOTRUNNING;
+	if (rc == -ENOKEY)
+		return PROTO_STATE_UNOWNED;
+	free(*why);
+	*why = NULL;
+	if (rc == -ENOENT)
+		return PROTO_STATE_HUNGUP; /* the pty is gone */
 	rc = lock_probe(p->server->conf->lock_dir, cc->pty_path, holders, 8, &n, &cause);
 	free(cause);
 	if (rc == -ENOENT)
-		return PROTO_STATE_HUNGUP; /* the pty is gone */
+		return PROTO_STATE_HUNGUP;
 	for (i = 0; rc == 0 && i < n && i < 8; i++) {
 		if (holders[i].state == LOCK_STATE_LIVE || holders[i].state == LOCK_STATE_HOSTILE ||
 		    holders[i].state == LOCK_STATE_FRESH) {
@@ -393,6 +404,7 @@ static void session_list_entry(struct peer *p, const struct conf_domain *d,
 	struct console *c = server_find_console(p->server, d, cc);
 	struct lock_holder holder;
 	struct proto_msg e;
+	char *why = NULL;
 
 	memset(&e, 0, sizeof(e));
 	e.type = PROTO_LIST_ENTRY;
@@ -407,7 +419,7 @@ static void session_list_entry(struct peer *p, const struct conf_domain *d,
 		e.u.entry.holder = proto_str(cc->source_type ? cc->source_type : "");
 	} else if (cc->type == CONF_CONSOLE_PTY && cc->pty_path == NULL) {
 		e.u.entry.state = PROTO_STATE_NOPTY;
-	} else if (c->state == CONSOLE_HUNGUP && cc->type == CONF_CONSOLE_PTY) {
+	} else if (!console_may_reopen(c)) {
 		e.u.entry.state = PROTO_STATE_HUNGUP;
 	} else if (c->writer != NULL || c->watchers != NULL) {
 		e.u.entry.state = PROTO_STATE_ATTACHED;
@@ -420,14 +432,17 @@ static void session_list_entry(struct peer *p, const struct conf_domain *d,
 			    c->writer->last_input_ms) / 1000);
 		}
 	} else if (c->state != CONSOLE_OPEN && cc->type == CONF_CONSOLE_PTY) {
-		e.u.entry.state = session_list_probe(p, cc, &holder);
+		e.u.entry.state = session_list_probe(p, d, cc, &holder, &why);
 		if (e.u.entry.state == PROTO_STATE_LOCKED) {
 			e.u.entry.holder_pid = (uint32_t)holder.pid;
 			e.u.entry.holder = proto_str(holder.program[0] ? holder.program :
 			    lock_kind_name(holder.kind));
+		} else if (why != NULL) {
+			e.u.entry.holder = proto_str(why);
 		}
 	}
 	peer_send(p, &e);
+	free(why);
 }
 
 /* LIST: every console of every domain, in the registry's order. */

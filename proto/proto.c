@@ -663,6 +663,8 @@ const char *proto_state_name(uint32_t state)
 		[PROTO_STATE_HUNGUP] = "hungup",
 		[PROTO_STATE_NOPTY] = "nopty",
 		[PROTO_STATE_UNSUPPORTED] = "unsupported",
+		[PROTO_STATE_NOTRUNNING] = "notrunning",
+		[PROTO_STATE_UNOWNED] = "unowned",
 	};
 
 	return state < NFIELDS(names) ? names[state] : "unknown";

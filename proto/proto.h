@@ -82,7 +82,9 @@ enum proto_state {
 	PROTO_STATE_STALE = 3,       /* the writer is stale */
 	PROTO_STATE_HUNGUP = 4,
 	PROTO_STATE_NOPTY = 5,       /* defined, no pty assigned */
-	PROTO_STATE_UNSUPPORTED = 6  /* not a pty console */
+	PROTO_STATE_UNSUPPORTED = 6, /* not a pty console */
+	PROTO_STATE_NOTRUNNING = 7,  /* the pty is no longer the domain's */
+	PROTO_STATE_UNOWNED = 8      /* nothing proves the pty is the domain's */
 };
 
 struct proto_str {

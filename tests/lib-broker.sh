@@ -15,6 +15,7 @@ fakevm_start() {
 	local pid=$!
 	cleanup_pid $pid
 	eval "FAKEVM_PID_$name=$pid"
+	echo $pid > "$T/$name.vmpid"
 	wait_for 10 "[ -s '$T/$name.path' ]" || { diag "fakevm $name did not start"; return 1; }
 	eval "PTY_$name=\$(cat '$T/$name.path')"
 }
@@ -37,11 +38,27 @@ master_size() {
 	grep '^winsize ' "$T/$1.status" | tail -n 1 | cut -d' ' -f2-
 }
 
+# pty_owner PTY: the PID of the fakevm that allocated PTY, or nothing.
+pty_owner() {
+	local f
+	for f in "$T"/*.path; do
+		[ -f "$f" ] && [ "$(cat "$f")" = "$1" ] && [ -f "${f%.path}.vmpid" ] &&
+			{ cat "${f%.path}.vmpid"; return; }
+	done
+}
+
 # domain_file NAME UUID PTY [extra XML inside <domain>]: a libvirt domain in
-# the shape libvirt writes for a running QEMU guest (serial0 + console).
+# the shape libvirt writes for a running QEMU guest (serial0 + console).  When
+# a fakevm allocated PTY, the domain is libvirt's live status file naming that
+# fakevm as the hypervisor (<domstatus pid>), which is what proves the pty is
+# the domain's; otherwise a plain <domain>, whose pty nothing proves.
 domain_file() {
+	local owner
+	owner=$(pty_owner "$3")
 	mkdir -p "$T/domains"
-	cat > "$T/domains/$1.xml" <<XML
+	{
+	[ -n "$owner" ] && echo "<domstatus state='running' reason='booted' pid='$owner'>"
+	cat <<XML
 <domain type='kvm' id='7'>
   <name>$1</name>
   <uuid>$2</uuid>
@@ -64,6 +81,9 @@ domain_file() {
   ${4:-}
 </domain>
 XML
+	[ -n "$owner" ] && echo "</domstatus>"
+	} > "$T/domains/$1.xml.tmp"
+	mv "$T/domains/$1.xml.tmp" "$T/domains/$1.xml"
 }
 
 # CAPTURE_ALWAYS: the extra XML for domain_file that has the daemon capture
