@@ -52,9 +52,11 @@ pty_owner() {
 # a fakevm allocated PTY, the domain is libvirt's live status file naming that
 # fakevm as the hypervisor (<domstatus pid>), which is what proves the pty is
 # the domain's; otherwise a plain <domain>, whose pty nothing proves.
+# DOMAIN_OWNER=PID names another hypervisor, DOMAIN_OWNER=none none at all.
 domain_file() {
-	local owner
-	owner=$(pty_owner "$3")
+	local owner=${DOMAIN_OWNER:-}
+	[ -n "$owner" ] || owner=$(pty_owner "$3")
+	[ "$owner" = none ] && owner=
 	mkdir -p "$T/domains"
 	{
 	[ -n "$owner" ] && echo "<domstatus state='running' reason='booted' pid='$owner'>"
