@@ -117,6 +117,15 @@ static int ptysquat_take(int index)
 	return got;
 }
 
+/* Whether two termios are the same settings (not comparing padding). */
+static int ptysquat_same(const struct termios *a, const struct termios *b)
+{
+	return a->c_iflag == b->c_iflag && a->c_oflag == b->c_oflag &&
+	    a->c_cflag == b->c_cflag && a->c_lflag == b->c_lflag &&
+	    memcmp(a->c_cc, b->c_cc, sizeof a->c_cc) == 0 &&
+	    cfgetispeed(a) == cfgetispeed(b) && cfgetospeed(a) == cfgetospeed(b);
+}
+
 /* What the pty went through since the squatter set it up. */
 static void ptysquat_report(int master, int slave, const struct termios *t0,
     const struct winsize *w0)
@@ -139,9 +148,10 @@ static void ptysquat_report(int master, int slave, const struct termios *t0,
 		if (write(master, buf, strlen(buf)) < 0 || write(master, "\n", 1) < 0)
 			ptysquat_status("error cannot type again: %s", strerror(errno));
 	}
+	memset(&t, 0, sizeof t);
 	tcgetattr(slave, &t);
 	ioctl(slave, TIOCGWINSZ, &w);
-	ptysquat_status("termios %s", memcmp(&t, t0, sizeof t) == 0 ? "same" : "changed");
+	ptysquat_status("termios %s", ptysquat_same(&t, t0) ? "same" : "changed");
 	ptysquat_status("winsize %s", w.ws_row == w0->ws_row && w.ws_col == w0->ws_col ?
 	    "same" : "changed");
 }
@@ -190,6 +200,7 @@ int main(int argc, char **argv)
 		perror("ptysquat: slave");
 		return 1;
 	}
+	memset(&t0, 0, sizeof t0);
 	tcgetattr(slave, &t0);
 	t0.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	tcsetattr(slave, TCSANOW, &t0);

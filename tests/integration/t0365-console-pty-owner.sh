@@ -5,6 +5,19 @@
 # ptysquat, standing for an ssh login) is never written to, read from,
 # locked or changed, whether the hypervisor is gone, its PID was reused, or
 # it holds another pty; a path that nothing proves is refused too.
+#
+# The test runs in a devpts instance of its own (a private mount namespace,
+# as root), so that no other program on the host takes a freed pty number
+# before the test hands it to its unrelated program.
+if [ -z "${CB_PRIVATE_PTS:-}" ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null &&
+    unshare --mount --propagation private true 2>/dev/null; then
+	exec env CB_PRIVATE_PTS=1 unshare --mount --propagation private -- "$BASH" "$0" "$@"
+fi
+if [ -n "${CB_PRIVATE_PTS:-}" ]; then
+	mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts &&
+		mount --bind /dev/pts/ptmx /dev/ptmx ||
+		{ echo "1..0 # SKIP cannot mount a devpts instance of its own"; exit 0; }
+fi
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/lib-broker.sh"
 
