@@ -95,24 +95,152 @@ lock_ptmx_same_devpts(pid_t pid, const char *link, const struct stat *ptmx,
 }
 
 /*
+ * Where the pty masters of a process were last seen: which descriptor holds
+ * which tty-index.  Only a guide for the next proof, which looks at the
+ * descriptor it points to again: with it, proving each of one process's many
+ * ptys (a list of every console, an attach storm, a container runtime that
+ * holds hundreds) costs one scan of its descriptors and then a look at one
+ * descriptor per pty, instead of a scan each time.  A few processes are
+ * remembered; the least recently used is forgotten first.
+ */
+#define LOCK_HINT_PROCS 64
+
+struct lock_hint_master {
+	unsigned int index;
+	int fd;
+};
+
+struct lock_hint {
+	pid_t pid;                       /* 0: unused */
+	unsigned long long used;         /* lock_hint_clock when last asked */
+	struct lock_hint_master *masters;
+	size_t n, cap;
+};
+
+static struct lock_hint lock_hints[LOCK_HINT_PROCS];
+static unsigned long long lock_hint_clock;
+
+/* The hint of a process, or NULL. */
+static struct lock_hint *
+lock_hint_find(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < LOCK_HINT_PROCS; i++)
+		if (lock_hints[i].pid == pid) {
+			lock_hints[i].used = ++lock_hint_clock;
+			return &lock_hints[i];
+		}
+	return NULL;
+}
+
+/* An emptied hint for a process: its own, or the least recently used one. */
+static struct lock_hint *
+lock_hint_reset(pid_t pid)
+{
+	struct lock_hint *h = lock_hint_find(pid), *oldest = &lock_hints[0];
+	size_t i;
+
+	for (i = 1; h == NULL && i < LOCK_HINT_PROCS; i++)
+		if (lock_hints[i].used < oldest->used)
+			oldest = &lock_hints[i];
+	if (h == NULL)
+		h = oldest;
+	h->pid = pid;
+	h->used = ++lock_hint_clock;
+	h->n = 0;
+	return h;
+}
+
+/* Remember that descriptor fd of the hint's process is master index. */
+static void
+lock_hint_add(struct lock_hint *h, unsigned int index, int fd)
+{
+	struct lock_hint_master *m;
+
+	if (h->n == h->cap) {
+		m = realloc(h->masters, (h->cap ? h->cap * 2 : 8) * sizeof(*m));
+		if (m == NULL)
+			return; /* a hint less: the next proof scans again */
+		h->masters = m;
+		h->cap = h->cap ? h->cap * 2 : 8;
+	}
+	h->masters[h->n].index = index;
+	h->masters[h->n].fd = fd;
+	h->n++;
+}
+
+/*
+ * Whether descriptor name (a decimal number) of the process whose /proc
+ * directory is procfd is a pty master, and which: its tty-index, or -1.
+ * link receives where it points, for lock_ptmx_same_devpts().
+ */
+static long
+lock_master_index(int procfd, const char *name, char *link, size_t len,
+    struct stat *st)
+{
+	char path[sizeof "fd/" + NAME_MAX];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof path, "fd/%s", name);
+	n = readlinkat(procfd, path, link, len - 1);
+	if (n <= 0)
+		return -1;
+	link[n] = '\0';
+	base = strrchr(link, '/');
+	if (base == NULL || strcmp(base + 1, "ptmx") != 0)
+		return -1;
+	if (fstatat(procfd, path, st, 0) == -1 || !S_ISCHR(st->st_mode) ||
+	    major(st->st_rdev) != LOCK_PTMX_MAJOR ||
+	    minor(st->st_rdev) != LOCK_PTMX_MINOR)
+		return -1;
+	return lock_fdinfo_index(procfd, name);
+}
+
+/* Whether the descriptor the hint names still is master index on dev. */
+static int
+lock_hint_holds(pid_t pid, int procfd, const struct lock_hint *h,
+    unsigned int index, dev_t dev)
+{
+	char name[16], link[PATH_MAX];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < h->n; i++) {
+		if (h->masters[i].index != index)
+			continue;
+		snprintf(name, sizeof name, "%d", h->masters[i].fd);
+		return lock_master_index(procfd, name, link, sizeof link, &st) ==
+		    (long)index && lock_ptmx_same_devpts(pid, link, &st, dev);
+	}
+	return 0;
+}
+
+/*
  * Whether process pid holds the master of pty index on devpts dev: 1 when
  * it does, 0 when it does not, a negative errno when its descriptors cannot
- * be read.
+ * be read.  The hint is tried first; a scan of every descriptor renews it.
  */
 static int
 lock_holds_master(pid_t pid, unsigned int index, dev_t dev)
 {
 	char path[64], link[PATH_MAX];
+	struct lock_hint *h;
 	struct dirent *ent;
 	struct stat st;
-	const char *base;
 	int procfd, fdsfd, found = 0;
-	ssize_t n;
+	long got;
 	DIR *dir;
 
 	snprintf(path, sizeof path, "/proc/%ld", (long)pid);
 	if ((procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -errno;
+	if ((h = lock_hint_find(pid)) != NULL &&
+	    lock_hint_holds(pid, procfd, h, index, dev)) {
+		close(procfd);
+		return 1;
+	}
 	if ((fdsfd = openat(procfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    (dir = fdopendir(fdsfd)) == NULL) {
 		found = -errno;
@@ -121,23 +249,16 @@ lock_holds_master(pid_t pid, unsigned int index, dev_t dev)
 		close(procfd);
 		return found;
 	}
-	while (!found && (ent = readdir(dir)) != NULL) {
+	h = lock_hint_reset(pid);
+	while ((ent = readdir(dir)) != NULL) {
 		if (ent->d_name[0] == '.')
 			continue;
-		n = readlinkat(fdsfd, ent->d_name, link, sizeof link - 1);
-		if (n <= 0)
+		got = lock_master_index(procfd, ent->d_name, link, sizeof link, &st);
+		if (got < 0)
 			continue;
-		link[n] = '\0';
-		base = strrchr(link, '/');
-		if (base == NULL || strcmp(base + 1, "ptmx") != 0)
-			continue;
-		if (fstatat(fdsfd, ent->d_name, &st, 0) == -1 || !S_ISCHR(st.st_mode) ||
-		    major(st.st_rdev) != LOCK_PTMX_MAJOR ||
-		    minor(st.st_rdev) != LOCK_PTMX_MINOR)
-			continue;
-		if (lock_fdinfo_index(procfd, ent->d_name) != (long)index)
-			continue;
-		found = lock_ptmx_same_devpts(pid, link, &st, dev);
+		lock_hint_add(h, (unsigned int)got, atoi(ent->d_name));
+		if (!found && got == (long)index)
+			found = lock_ptmx_same_devpts(pid, link, &st, dev);
 	}
 	closedir(dir);
 	close(procfd);

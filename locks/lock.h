@@ -13,8 +13,10 @@
  * still carry our PID and closes the device descriptor.  Cause strings are
  * allocated with malloc() and freed by the caller.  Functions return 0 or a
  * negative errno value.  libc only; no threads, no global state beyond the
- * optional log hook and the list of lock directories already reported as
- * not writable (each is reported once per process).
+ * optional log hook, the list of lock directories already reported as
+ * not writable (each is reported once per process), and where the pty
+ * masters of a few processes were last seen (lock-owner.c: a guide that
+ * every proof checks again, never taken on trust).
  */
 #ifndef CONBROKER_LOCK_H
 #define CONBROKER_LOCK_H

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -130,6 +131,87 @@ static void test_owner(void)
 	free(cause);
 }
 
+/*
+ * The proof looks at the descriptor where a process's master was last seen
+ * again, and never takes that memory on trust: a child holds two masters,
+ * then puts the second on the first one's descriptor (so the first pty is
+ * gone), and another pty gets the first one's number; the child does not
+ * own that pty, though its old descriptor number is still a master.
+ */
+static void test_hint_not_trusted(void)
+{
+	int cmd[2], rep[2], m1, m2, fds[512], n = 0, i;
+	char a[64], b[64], got[64], *cause = NULL;
+	struct timespec now;
+	unsigned int num, want;
+	pid_t child;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (pipe(cmd) < 0 || pipe(rep) < 0)
+		return;
+	child = fork();
+	if (child == 0) {
+		char c;
+
+		m1 = posix_openpt(O_RDWR | O_NOCTTY);
+		m2 = posix_openpt(O_RDWR | O_NOCTTY);
+		if (m1 < 0 || m2 < 0 || grantpt(m1) < 0 || unlockpt(m1) < 0 ||
+		    grantpt(m2) < 0 || unlockpt(m2) < 0)
+			_exit(1);
+		/* ptsname() returns one static buffer: one call a line. */
+		dprintf(rep[1], "%s ", ptsname(m1));
+		dprintf(rep[1], "%s\n", ptsname(m2));
+		if (read(cmd[0], &c, 1) != 1 || dup2(m2, m1) < 0)
+			_exit(1);
+		dprintf(rep[1], "moved\n");
+		pause();
+		_exit(0);
+	}
+	FILE *f = fdopen(rep[0], "r");
+	if (f == NULL || fscanf(f, "%63s %63s", a, b) != 2) {
+		ok(0, "a child holds two ptys");
+		holder_stop(child);
+		return;
+	}
+	is_int(lock_pty_owner(a, -1, child, &now, "s.xml", &cause), 0, "the child owns %s", a);
+	is_int(lock_pty_owner(b, -1, child, &now, "s.xml", &cause), 0, "and %s", b);
+	if (write(cmd[1], "x", 1) != 1 || fscanf(f, "%63s", got) != 1)
+		diag("the child did not move its master");
+	want = (unsigned int)atoi(strrchr(a, '/') + 1);
+	/* Take ptys until the first one's number comes round again. */
+	for (n = 0; n < 512; n++) {
+		fds[n] = posix_openpt(O_RDWR | O_NOCTTY);
+		if (fds[n] < 0 || ioctl(fds[n], TIOCGPTN, &num) < 0)
+			break;
+		if (num == want)
+			break;
+	}
+	if (n < 512 && fds[n] >= 0 && num == want) {
+		grantpt(fds[n]);
+		unlockpt(fds[n]);
+		rc = lock_pty_owner(a, -1, child, &now, "s.xml", &cause);
+		is_int(rc, -EOWNERDEAD, "%s, now another process's, is not the child's", a);
+		ok(has(cause, "does not hold the master"), "and the cause says so");
+		rc = lock_pty_owner(b, -1, child, &now, "s.xml", &cause);
+		is_int(rc, 0, "while %s, on its new descriptor, still is", b);
+		if (rc != 0)
+			diag("cause: %s", cause);
+		n++;
+	} else {
+		ok(0, "# SKIP the number %u did not come round again", want);
+	}
+	for (i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	fclose(f);
+	close(cmd[0]);
+	close(cmd[1]);
+	close(rep[1]);
+	holder_stop(child);
+	free(cause);
+}
+
 /* Write a pid file with the given bytes and mode; its path. */
 static const char *pidfile(const char *name, const char *text, mode_t mode)
 {
@@ -213,6 +295,7 @@ int main(void)
 		return 0;
 	}
 	test_owner();
+	test_hint_not_trusted();
 	test_pid_file();
 	{
 		char cmd[64];
