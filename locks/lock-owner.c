@@ -342,7 +342,8 @@ int
 lock_pid_file(const char *path, pid_t *pid, struct timespec *written,
     char **cause)
 {
-	char buf[LOCK_PID_FILE_MAX + 1], *end;
+	/* One byte more than a pid file holds tells a longer file; one: NUL. */
+	char buf[LOCK_PID_FILE_MAX + 2], *end;
 	struct stat st;
 	long value;
 	ssize_t n;
@@ -370,7 +371,7 @@ lock_pid_file(const char *path, pid_t *pid, struct timespec *written,
 		error = -EPERM;
 		goto out;
 	}
-	n = read(fd, buf, sizeof buf);
+	n = read(fd, buf, sizeof buf - 1);
 	if (n == -1) {
 		error = -errno;
 		lock_set_cause(cause, "cannot read pid file %s: %s", path,
@@ -382,7 +383,7 @@ lock_pid_file(const char *path, pid_t *pid, struct timespec *written,
 	value = strtol(buf, &end, 10);
 	while (*end == '\n' || *end == ' ' || *end == '\t')
 		end++;
-	if (n == 0 || n > LOCK_PID_FILE_MAX || end == buf || *end != '\0' ||
+	if (n == 0 || n > LOCK_PID_FILE_MAX || end == buf || end != buf + n ||
 	    errno != 0 || value <= 0 || value > LOCK_PID_MAX) {
 		lock_set_cause(cause, "pid file %s holds no process id", path);
 		error = -EINVAL;
