@@ -303,9 +303,9 @@ lock_pty_owner(const char *device, int fd, pid_t pid,
 		    (long)pid, named_by);
 		return -EOWNERDEAD;
 	}
-	lock_proc_comm(pid, program, sizeof program);
 	if (error == 0 && written != NULL &&
 	    start.tv_sec > written->tv_sec + LOCK_REUSE_SLACK) {
+		lock_proc_comm(pid, program, sizeof program);
 		lock_format_time(start.tv_sec, when, sizeof when);
 		lock_format_time(written->tv_sec, then, sizeof then);
 		lock_set_cause(cause, "process %ld named by %s has exited: pid %ld "
@@ -322,6 +322,8 @@ lock_pty_owner(const char *device, int fd, pid_t pid,
 	error = lock_holds_master(pid, index, st.st_dev);
 	if (error == 1)
 		return 0;
+	/* Only a refusal names the process: a proof costs no more reads. */
+	lock_proc_comm(pid, program, sizeof program);
 	if (error == -ENOENT) {
 		lock_set_cause(cause, "process %ld named by %s has exited",
 		    (long)pid, named_by);
