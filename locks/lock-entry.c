@@ -63,7 +63,7 @@ lock_entry_is_text(const unsigned char *buf, size_t n)
  * out PIDs above 2^22, which also keeps four bytes of text from passing for
  * a binary PID.
  */
-static pid_t
+pid_t
 lock_entry_parse(const unsigned char *buf, size_t n)
 {
 	long long value = 0;

@@ -63,6 +63,7 @@ struct lock_entry {
 int lock_entry_open(int dirfd, const char *name, struct lock_entry *e, int *fd);
 int lock_entry_read_fd(int fd, struct lock_entry *e);
 int lock_entry_read(int dirfd, const char *name, struct lock_entry *e);
+pid_t lock_entry_parse(const unsigned char *buf, size_t n);
 void lock_entry_judge_pid(struct lock_entry *e, pid_t pid);
 void lock_entry_describe(const struct lock_entry *e, char *buf, size_t len);
 void lock_entry_why_stale(const struct lock_entry *e, char *buf, size_t len);
