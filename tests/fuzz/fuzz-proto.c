@@ -5,7 +5,7 @@
  * the same bytes, and the reader must stay within its size bound.
  *
  * Build: cmake -DCMAKE_C_COMPILER=clang -DCONBROKER_FUZZ=ON, then
- * ./fuzz-proto -max_total_time=60 tests/fuzz/corpus-proto
+ * ./fuzz-proto -max_total_time=60 NEW-DIR tests/fuzz/corpus-proto
  */
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,7 @@
  * in both).
  *
  * Build: cmake -DCMAKE_C_COMPILER=clang -DCONBROKER_FUZZ=ON, then
- * ./fuzz-proxy -max_total_time=60 tests/fuzz/corpus-proxy
+ * ./fuzz-proxy -max_total_time=60 NEW-DIR tests/fuzz/corpus-proxy
  */
 #include <arpa/inet.h>
 #include <errno.h>
