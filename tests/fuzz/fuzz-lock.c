@@ -3,7 +3,8 @@
  * some other program left in a world-writable lock directory.  It is given
  * to the byte parser as it is, and written to a lock file in a private
  * directory that lock_entry_read() then opens, reads and judges the way
- * lock_acquire() and lock_probe() do.  Nothing may crash or read out of
+ * lock_acquire() and lock_probe() do; the same file is then read as a
+ * hypervisor's pid file (lock_pid_file()).  Nothing may crash or read out of
  * bounds; a PID is never above what a kernel hands out and always stands in
  * the file as written; every entry gets a state and a description that
  * matches what the file is.  Naming a PID only costs a kill(pid, 0) and a
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "locks/lock-internal.h"
@@ -161,9 +163,37 @@ static void fuzz_lock_read(const uint8_t *data, size_t size)
 		abort();
 }
 
+/*
+ * The same file as a hypervisor's pid file (ours, mode 0644: trusted): a
+ * decimal PID in range with blanks or newlines after it, or refused with a
+ * cause.
+ */
+static void fuzz_lock_pid_file(const uint8_t *data, size_t size)
+{
+	char path[sizeof(fuzz_lock_dir) + sizeof(FUZZ_LOCK_NAME) + 1];
+	char text[16], *cause = NULL;
+	struct timespec written;
+	pid_t pid = 0;
+	size_t len;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/%s", fuzz_lock_dir, FUZZ_LOCK_NAME);
+	ret = lock_pid_file(path, &pid, &written, &cause);
+	if (ret == 0) {
+		len = (size_t)snprintf(text, sizeof(text), "%d", (int)pid);
+		if (pid <= 0 || pid > LOCK_PID_MAX || cause != NULL ||
+		    size > 32 || memmem(data, size, text, len) == NULL)
+			abort();
+	} else if (ret != -EINVAL || cause == NULL || *cause == '\0') {
+		abort();
+	}
+	free(cause);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_lock_parse(data, size);
 	fuzz_lock_read(data, size);
+	fuzz_lock_pid_file(data, size);
 	return 0;
 }
