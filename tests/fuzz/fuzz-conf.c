@@ -7,8 +7,9 @@
  * reported and skipped without failing the config around it; and what a
  * registry holds keeps the promises the daemon builds on: lookups find each
  * domain and console, a pty path is under /dev with no '..', a spawned
- * console runs an absolute path, and a registry diffed with itself is
- * unchanged throughout.
+ * console runs an absolute path, a console has one proof of ownership at
+ * most and the owner check warns of exactly those that have none, and a
+ * registry diffed with itself is unchanged throughout.
  *
  * A <domains dir> in the input is read as written, relative to the current
  * directory: the loader only ever reads.
@@ -29,6 +30,9 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+
+/* No kernel hands out a PID above this (PID_MAX_LIMIT). */
+#define FUZZ_CONF_PID_MAX 4194304
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -154,6 +158,40 @@ static void fuzz_conf_console(const struct conf_domain *d,
 	default:
 		abort();
 	}
+	/* One proof of ownership at most, and a pid file is a full path. */
+	if (c->owner_pid_file != NULL && (c->owner_pid_file[0] != '/' ||
+	    c->trust_path || c->type == CONF_CONSOLE_SPAWN))
+		abort();
+	if ((conf_console_owner(d, c) == CONF_OWNER_SELF) !=
+	    (c->type == CONF_CONSOLE_SPAWN))
+		abort();
+}
+
+/* The owner warnings: one per console nothing proves, each with a text. */
+static void fuzz_conf_owners(const struct conf *conf)
+{
+	struct conf_diags diags = { NULL, 0, 0 };
+	const struct conf_domain *d;
+	const struct conf_console *c;
+	size_t i, j, unproven = 0;
+	int ret;
+
+	for (i = 0; i < conf->ndomains; i++) {
+		d = &conf->domains[i];
+		for (j = 0; j < d->nconsoles; j++) {
+			c = &d->consoles[j];
+			unproven += c->type == CONF_CONSOLE_PTY &&
+			    c->pty_path != NULL &&
+			    strncmp(c->pty_path, "/dev/pts/", 9) == 0 &&
+			    conf_console_owner(d, c) == CONF_OWNER_NONE;
+		}
+	}
+	ret = conf_check_owners(conf, &diags);
+	if (ret != (unproven > 0) || diags.count != unproven ||
+	    diags.errors != 0)
+		abort();
+	fuzz_conf_outcome(0, conf, &diags);
+	conf_diags_free(&diags);
 }
 
 /* What the daemon may take for granted of a registry. */
@@ -180,7 +218,8 @@ static void fuzz_conf_registry(const struct conf *conf)
 	for (i = 0; i < conf->ndomains; i++) {
 		d = &conf->domains[i];
 		if (d->name == NULL || d->name[0] == '\0' || strchr(d->name, '/') ||
-		    conf_find_domain(conf, d->uuid_str) != d)
+		    conf_find_domain(conf, d->uuid_str) != d || d->pid < 0 ||
+		    d->pid > FUZZ_CONF_PID_MAX)
 			abort();
 		/* A name that reads as a UUID may find another domain. */
 		if (conf_find_domain(conf, d->name) == NULL)
@@ -190,6 +229,7 @@ static void fuzz_conf_registry(const struct conf *conf)
 		conf_find_console(d, NULL);
 		consoles += d->nconsoles;
 	}
+	fuzz_conf_owners(conf);
 	if (conf_diff(conf, conf, &diff) < 0)
 		return;
 	if (diff.count != consoles)
