@@ -33,6 +33,9 @@
 #define CONF_WRITER_TIMEOUT_MAX 3600
 #define CONF_WRITER_TIMEOUT_DEFAULT 10
 #define CONF_LOCK_DIR_DEFAULT "/var/lock"
+/* What a UUID looks like, for messages about one that does not. */
+#define CONF_UUID_FORM "(expected 32 hexadecimal digits, dashes allowed, " \
+	"as in 8f3a6c2e-1b7d-4e95-a0c4-5d6e7f809a1b)"
 /* The highest PID a Linux kernel hands out (PID_MAX_LIMIT). */
 #define CONF_PID_MAX 4194304
 #define CONF_LISTEN_MODE_DEFAULT 0660

@@ -201,12 +201,15 @@ enum conf_owner conf_console_owner(const struct conf_domain *domain,
     const struct conf_console *console);
 
 /*
- * A warning for every console of conf whose /dev/pts path nothing proves to
- * be its domain's (CONF_OWNER_NONE): the daemon will refuse to open it.  Kept
- * apart from conf_load() because it is the daemon's policy, not a property
- * of the XML; conbrokerd --check and the daemon's start and reload ask it.
+ * Warnings about what the daemon will do with a configuration that loads:
+ * every console whose /dev/pts path nothing proves to be its domain's
+ * (CONF_OWNER_NONE), which it will refuse to open, and every TCP listener
+ * when there is no <access>, which then grants nothing to anyone.  Kept
+ * apart from conf_load() because they are the daemon's policy, not
+ * properties of the XML; conbrokerd --check and the daemon's start and
+ * reload ask for them.  Returns how many were added.
  */
-int conf_check_owners(const struct conf *conf, struct conf_diags *diags);
+size_t conf_check_policy(const struct conf *conf, struct conf_diags *diags);
 
 /* The default socket path of the embedded demo and of the client. */
 const char *conf_default_socket(void);

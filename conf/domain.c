@@ -356,7 +356,7 @@ static int conf_domain_uuid(struct conf_loader *ld, xmlNode *node,
 		return -ENOMEM;
 	if (conf_uuid_parse(text, d->uuid) < 0)
 		conf_diag(ld->diags, CONF_ERROR, d->file, conf_xml_line(node),
-		    "invalid UUID '%s'", text);
+		    "invalid UUID '%s' " CONF_UUID_FORM, text);
 	else
 		uuid_unparse_lower(d->uuid, d->uuid_str);
 	free(text);
@@ -499,11 +499,12 @@ enum conf_owner conf_console_owner(const struct conf_domain *d,
 	return d->pid > 0 ? CONF_OWNER_PROCESS : CONF_OWNER_NONE;
 }
 
-int conf_check_owners(const struct conf *conf, struct conf_diags *diags)
+/* A warning for each pty path that nothing proves to be its domain's. */
+static void conf_check_owners(const struct conf *conf, struct conf_diags *diags)
 {
 	const struct conf_domain *d;
 	const struct conf_console *c;
-	size_t i, j, before = diags->count;
+	size_t i, j;
 
 	for (i = 0; i < conf->ndomains; i++) {
 		d = &conf->domains[i];
@@ -521,7 +522,30 @@ int conf_check_owners(const struct conf *conf, struct conf_diags *diags)
 			    c->alias);
 		}
 	}
-	return diags->count > before ? 1 : 0;
+}
+
+/* Without <access>, a TCP peer may do nothing: say so for each listener. */
+static void conf_check_listeners(const struct conf *conf, struct conf_diags *diags)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nlistens && !conf->access_rules; i++)
+		if (conf->listens[i].type == CONF_LISTEN_TCP)
+			conf_diag(diags, CONF_WARNING, conf->listens[i].file,
+			    conf->listens[i].line, "tcp listener %s:%s grants nothing"
+			    " to anyone: without <access>, only local Unix peers have"
+			    " rights; add <access> grants for its peers (cn= behind"
+			    " a TLS proxy, address=)", conf->listens[i].host,
+			    conf->listens[i].port);
+}
+
+size_t conf_check_policy(const struct conf *conf, struct conf_diags *diags)
+{
+	size_t before = diags->count;
+
+	conf_check_owners(conf, diags);
+	conf_check_listeners(conf, diags);
+	return diags->count - before;
 }
 
 /* Read a domain and add it to the registry: 0, -EINVAL (skipped), -ENOMEM. */

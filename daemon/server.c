@@ -528,7 +528,7 @@ void server_reload(struct server *s)
 	rc = s->config_path ? conf_load(s->config_path, &next, &diags)
 	    : conf_load_demo(&next, &diags);
 	if (rc == 0 && next != NULL)
-		conf_check_owners(next, &diags);
+		conf_check_policy(next, &diags);
 	server_print_diags(&diags);
 	conf_diags_free(&diags);
 	if (rc < 0) {

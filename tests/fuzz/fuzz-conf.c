@@ -167,14 +167,14 @@ static void fuzz_conf_console(const struct conf_domain *d,
 		abort();
 }
 
-/* The owner warnings: one per console nothing proves, each with a text. */
+/* The policy warnings: one per console nothing proves and one per TCP
+ * listener that grants nothing, each with a text. */
 static void fuzz_conf_owners(const struct conf *conf)
 {
 	struct conf_diags diags = { NULL, 0, 0 };
 	const struct conf_domain *d;
 	const struct conf_console *c;
-	size_t i, j, unproven = 0;
-	int ret;
+	size_t i, j, unproven = 0, ret;
 
 	for (i = 0; i < conf->ndomains; i++) {
 		d = &conf->domains[i];
@@ -186,9 +186,11 @@ static void fuzz_conf_owners(const struct conf *conf)
 			    conf_console_owner(d, c) == CONF_OWNER_NONE;
 		}
 	}
-	ret = conf_check_owners(conf, &diags);
-	if (ret != (unproven > 0) || diags.count != unproven ||
-	    diags.errors != 0)
+	/* And one warning for each TCP listener when nothing grants rights. */
+	for (i = 0; i < conf->nlistens && !conf->access_rules; i++)
+		unproven += conf->listens[i].type == CONF_LISTEN_TCP;
+	ret = conf_check_policy(conf, &diags);
+	if (ret != unproven || diags.count != unproven || diags.errors != 0)
 		abort();
 	fuzz_conf_outcome(0, conf, &diags);
 	conf_diags_free(&diags);

@@ -65,7 +65,7 @@ like "$line" "^[^ ]*conbroker -c unix:$DIR/sock list$" "the list command line is
 like "$(eval "$line")" "^demo +" "and, pasted, lists the demo domain"
 log=$(printed take 'its log: ')
 is "${log#its log: }" "$DIR/conbrokerd.log" "the log's place is printed"
-like "$(cat "${log#its log: }")" "ready: 1 domains" "and the daemon logs there"
+like "$(cat "${log#its log: }")" "ready: 1 domain$" "and the daemon logs there"
 
 line=$(printed take ' console demo --readonly$')
 like "$line" "^[^ ]*conbroker -c unix:$DIR/sock console demo --readonly$" "the watcher's command line is printed"

@@ -212,7 +212,9 @@ static void test_inline(void)
 	    tc_fixture("config/broken-inline.xml"));
 	rc = conf_load(tc_fixture("config/broken-inline.xml"), &conf, &diags);
 	is_int(rc, 0, "a broken inline domain does not spoil the config");
-	is_str(tc_diags(&diags, prefix), "9: invalid UUID 'not-a-uuid'",
+	is_str(tc_diags(&diags, prefix), "9: invalid UUID 'not-a-uuid' (expected 32"
+	    " hexadecimal digits, dashes allowed, as in"
+	    " 8f3a6c2e-1b7d-4e95-a0c4-5d6e7f809a1b)",
 	    "it is reported");
 	ok(conf && conf->ndomains == 1 && strcmp(conf->domains[0].name,
 	    "fine") == 0, "the good one loads");

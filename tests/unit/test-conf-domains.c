@@ -383,7 +383,9 @@ static void test_big_lines(void)
 	len += (size_t)sprintf(xml + len, "<uuid>bad</uuid>\n</domain>\n"
 	    "</conbroker>\n");
 	conf_load_buffer("big.xml", xml, len, &conf, &diags);
-	is_str(tc_diags(&diags, ""), "big.xml:70003: invalid UUID 'bad'",
+	is_str(tc_diags(&diags, ""), "big.xml:70003: invalid UUID 'bad' (expected 32"
+	    " hexadecimal digits, dashes allowed, as in"
+	    " 8f3a6c2e-1b7d-4e95-a0c4-5d6e7f809a1b)",
 	    "line numbers past 65535 are right");
 	conf_free(conf);
 	conf_diags_free(&diags);

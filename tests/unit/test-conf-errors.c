@@ -18,7 +18,8 @@ static const struct {
 	{ "bad-capture.xml", "6: invalid capture 'sometimes' (expected "
 	  "'always' or 'attached')" },
 	{ "bad-uuid.xml", "3: invalid UUID "
-	  "'6b1c2d3e-4f50-4617-a8b9-cadbecfd0e1'" },
+	  "'6b1c2d3e-4f50-4617-a8b9-cadbecfd0e1' (expected 32 hexadecimal "
+	  "digits, dashes allowed, as in 8f3a6c2e-1b7d-4e95-a0c4-5d6e7f809a1b)" },
 	{ "cb-unknown.xml", "6: unknown attribute 'captrue' on <cb:console>\n"
 	  "7: unknown element <cb:consol> in <cb:consoles>" },
 	{ "dotdot-pty.xml", "10: pty path '/dev/../etc/shadow' has a '..' "
@@ -100,7 +101,9 @@ static void test_broken_among_good(void)
 	tc_load_dir(tmpl, &conf, &diags);
 	ok(conf && conf->ndomains == 1 && strcmp(conf->domains[0].name,
 	    "db01") == 0, "the good file still loads");
-	snprintf(path, sizeof(path), "%s/a.xml:1: invalid UUID 'nope'", tmpl);
+	snprintf(path, sizeof(path), "%s/a.xml:1: invalid UUID 'nope' (expected 32"
+	    " hexadecimal digits, dashes allowed, as in"
+	    " 8f3a6c2e-1b7d-4e95-a0c4-5d6e7f809a1b)", tmpl);
 	ok(tc_has_diag(&diags, path), "the broken one is reported");
 	conf_free(conf);
 	conf_diags_free(&diags);

@@ -87,7 +87,7 @@ static void test_owners(void)
 		is_int(conf_console_owner(d, &d->consoles[0]), CONF_OWNER_SELF,
 		    "a spawned console is the daemon's own");
 
-	is_int(conf_check_owners(conf, &diags), 1, "conf_check_owners finds a pty nothing proves");
+	is_int(conf_check_policy(conf, &diags), 1, "conf_check_policy finds a pty nothing proves");
 	is_int(diags.count, 1, "one: only the inactive definition's /dev/pts path");
 	is_str(tc_diags(&diags, ""), "t.xml:1: warning: console 'serial0' of domain 'inactive':"
 	    " nothing proves that /dev/pts/4 is still the domain's pty, so it will not be"
