@@ -47,7 +47,7 @@ like "$(cat "$T/R.err")" "console vm1/serial0 hung up" "the watcher is told the 
 last=$(grep -n . "$T/R.out" | tail -n 1)
 like "$last" "last-words-two" "the watcher's last output is the guest's last output"
 
-wait_for 10 "! ls '$T/lock' | grep -q LCK..pts_${PTY_vm1##*/}"
+wait_for 10 "! ls '$T/lock' | grep -qx 'LCK\.\.pts_${PTY_vm1##*/}'"
 ok $? "no lock file of the hung-up pty remains"
 ls "$T/lock" | grep -E "^LCK\.\.(_?pts_)?${PTY_vm1##*/}$" > "$T/left"
 is "$(cat "$T/left")" "" "under any convention"
