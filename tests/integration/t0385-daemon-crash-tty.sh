@@ -72,6 +72,9 @@ wait_for 10 "grep -q '^ready ' '$T/squat.status' 2>/dev/null"
 SQUAT=$(awk '/^ready /{print $2}' "$T/squat.status")
 cleanup_pid "$SQUAT"
 
+# A file in the state directory that the daemon did not write.
+printf 'conbroker tty state 1\ndaemon x\n' > "$T/state/tty-1-3"
+
 start=$(now_ms)
 broker_start || { done_testing; exit 1; }
 diag "restart with $N consoles to restore: ready in $(( $(now_ms) - start )) ms"
@@ -85,6 +88,8 @@ settings > "$T/after"
 is "$(how_many_differ "$T/before" "$T/after")" 0 \
 	"after a restart and a stop, every pty has the settings and size it had before the first daemon"
 is "$(ls "$T/state" | grep -c '^tty-')" 0 "and nothing is left in the state directory"
+is "$(logged "$T/state/tty-1-3 is not a state file conbrokerd wrote: removed")" 1 \
+	"a file the daemon did not write is reported and removed, never followed"
 
 kill -USR1 "$SQUAT"
 wait_for 10 "grep -q '^termios ' '$T/squat.status'"
