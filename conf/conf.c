@@ -21,7 +21,7 @@
 
 /* Lines of the singleton settings, to name the first of two. */
 struct conf_seen {
-	int locks, history, sessions, domains, access, limits;
+	int locks, history, sessions, domains, access, limits, state;
 };
 
 char *conf_strdup(const char *s)
@@ -62,6 +62,20 @@ const char *conf_default_socket(void)
 	snprintf(path, sizeof(path), "/tmp/conbroker-%u/conbroker.sock",
 	    (unsigned)geteuid());
 	return path;
+}
+
+/* The directory of the default socket, where the daemon keeps its state. */
+static char *conf_default_state_dir(void)
+{
+	const char *sock = conf_default_socket();
+	const char *slash = strrchr(sock, '/');
+	char *dir = malloc((size_t)(slash - sock) + 1);
+
+	if (dir != NULL) {
+		memcpy(dir, sock, (size_t)(slash - sock));
+		dir[slash - sock] = '\0';
+	}
+	return dir;
 }
 
 /* A decimal number in [min, max], digits only. */
@@ -344,6 +358,19 @@ static int conf_setting(struct conf_loader *ld, const xmlNode *node,
 	unsigned long long n;
 	const char *dir;
 
+	if (conf_xml_is(node, "state")) {
+		conf_xml_check_attrs(ld, node, file,
+		    (const char *const[]){ "dir", NULL });
+		if (conf_once(ld, node, file, &seen->state) ||
+		    (dir = conf_needs(ld, node, file, "dir")) == NULL)
+			return 0;
+		if (dir[0] != '/')
+			conf_diag(ld->diags, CONF_ERROR, file, conf_xml_line(node),
+			    "state directory '%s' is not absolute", dir);
+		free(conf->state_dir);
+		conf->state_dir = conf_strdup(dir);
+		return conf->state_dir ? 0 : -ENOMEM;
+	}
 	if (conf_xml_is(node, "locks")) {
 		conf_xml_check_attrs(ld, node, file,
 		    (const char *const[]){ "dir", NULL });
@@ -418,6 +445,7 @@ static int conf_broker_child(struct conf_loader *ld, xmlNode *node,
 	if (conf_xml_is(node, "listen"))
 		ret = conf_listen(ld, node, file);
 	else if (conf_xml_is(node, "locks") || conf_xml_is(node, "history") ||
+	    conf_xml_is(node, "state") ||
 	    conf_xml_is(node, "sessions"))
 		ret = conf_setting(ld, node, file, seen);
 	else if (conf_xml_is(node, "domains"))
@@ -457,7 +485,7 @@ static int conf_broker(struct conf_loader *ld, xmlNode *root, const char *file,
     const char *base, int *domains_line)
 {
 	struct conf *conf = &ld->reg->pub;
-	struct conf_seen seen = { 0, 0, 0, 0, 0, 0 };
+	struct conf_seen seen = { 0, 0, 0, 0, 0, 0, 0 };
 	size_t nlisten = 0;
 	xmlNode *node;
 	int ret;
@@ -479,6 +507,9 @@ static int conf_broker(struct conf_loader *ld, xmlNode *root, const char *file,
 	*domains_line = seen.domains;
 	if (conf->lock_dir == NULL &&
 	    (conf->lock_dir = conf_strdup(CONF_LOCK_DIR_DEFAULT)) == NULL)
+		return -ENOMEM;
+	if (conf->state_dir == NULL &&
+	    (conf->state_dir = conf_default_state_dir()) == NULL)
 		return -ENOMEM;
 	return nlisten == 0 ? conf_default_listener(conf) : 0;
 }

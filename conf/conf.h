@@ -126,6 +126,9 @@ struct conf {
 	struct conf_listen *listens;
 	size_t nlistens;
 	char *lock_dir;         /* default /var/lock */
+	char *state_dir;        /* what the daemon keeps across its restarts:
+	                           the directory of the default socket; NULL
+	                           for the demo, which keeps nothing */
 	size_t history_size;    /* bytes per console ring, default 65536 */
 	unsigned stale_after;   /* seconds, default 30 */
 	unsigned writer_timeout;/* seconds a writer may stop reading, default 10 */

@@ -8,6 +8,8 @@
  */
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "conf/conf-private.h"
 
 static const char conf_demo_xml[] =
@@ -31,6 +33,14 @@ static const char conf_demo_xml[] =
 
 int conf_load_demo(struct conf **out, struct conf_diags *diags)
 {
-	return conf_load_buffer("(demo)", conf_demo_xml,
+	int rc = conf_load_buffer("(demo)", conf_demo_xml,
 	    sizeof(conf_demo_xml) - 1, out, diags);
+
+	/* The demo's console is spawned: no device of the host's to keep
+	 * settings for, and no business with a system daemon's state. */
+	if (rc == 0) {
+		free((*out)->state_dir);
+		(*out)->state_dir = NULL;
+	}
+	return rc;
 }

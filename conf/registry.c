@@ -256,6 +256,7 @@ void conf_free(struct conf *conf)
 		conf_domain_clear(&conf->domains[i]);
 	free(conf->domains);
 	free(conf->lock_dir);
+	free(conf->state_dir);
 	free(conf->domains_dir);
 	free(conf->file);
 	free(reg->name_lines);

@@ -85,6 +85,17 @@ static int console_make_raw(struct console *c, char **cause)
 	}
 	c->saved_ws_valid = ioctl(c->fd, TIOCGWINSZ, &c->saved_winsize) == 0;
 	c->saved_valid = 1;
+	/* On disk first: a daemon killed from here on leaves them to the next. */
+	if (c->conf->type == CONF_CONSOLE_PTY) {
+		char *why = NULL;
+
+		c->state_saved = ttystate_save(c->server->conf, c->conf->pty_path, c->fd,
+		    c->owner, &c->saved_termios, &c->saved_winsize, c->saved_ws_valid,
+		    &why) == 0;
+		if (!c->state_saved)
+			log_warn("%s: %s", c->name, why);
+		free(why);
+	}
 	raw = c->saved_termios;
 	cfmakeraw(&raw);
 	raw.c_cflag |= CLOCAL | CREAD;
@@ -109,7 +120,7 @@ static int console_open_pty(struct console *c, struct lock_holder *holder, char 
 {
 	int rc;
 
-	rc = owner_check(c->domain, c->conf, -1, cause);
+	rc = owner_check(c->domain, c->conf, -1, NULL, cause);
 	if (rc < 0)
 		return rc;
 	rc = lock_acquire(c->server->conf->lock_dir, c->conf->pty_path, 0,
@@ -117,7 +128,7 @@ static int console_open_pty(struct console *c, struct lock_holder *holder, char 
 	if (rc < 0)
 		return rc;
 	c->fd = lock_fd(c->lock);
-	rc = owner_check(c->domain, c->conf, c->fd, cause);
+	rc = owner_check(c->domain, c->conf, c->fd, &c->owner, cause);
 	if (rc == 0)
 		rc = console_make_raw(c, cause);
 	if (rc < 0) {
@@ -216,8 +227,11 @@ void console_close(struct console *c)
 		tcsetattr(c->fd, TCSANOW, &c->saved_termios);
 		if (c->saved_ws_valid)
 			ioctl(c->fd, TIOCSWINSZ, &c->saved_winsize);
+		if (c->state_saved)
+			ttystate_drop(c->server->conf, c->fd);
 	}
 	c->saved_valid = 0;
+	c->state_saved = 0;
 	if (c->lock != NULL) {
 		lock_release(c->lock);
 		c->lock = NULL;

@@ -127,6 +127,8 @@ struct console {
 	enum console_state state;
 	int fd;
 	struct lock *lock;                /* NULL for spawned consoles */
+	pid_t owner;                      /* the hypervisor proven to hold the pty */
+	int state_saved;                  /* its settings are in the state dir */
 	pid_t child;                      /* spawned consoles: the process */
 	uv_poll_t *poll;                  /* allocated, freed in its close cb */
 	int poll_events;
@@ -258,10 +260,22 @@ uint64_t server_now_ms(const struct server *s);
  * number may be another program's by now); -ENOKEY when the definition names
  * no owner that could prove it; -ENOENT when the device is gone; -EACCES
  * when /proc does not show us the owner.  fd >= 0: the device as opened.
- * *cause (allocated) is the message for the client.
+ * *owner (when not NULL) is the process proven to hold it, 0 when none had
+ * to be.  *cause (allocated) is the message for the client.
  */
 int owner_check(const struct conf_domain *d, const struct conf_console *cc,
-    int fd, char **cause);
+    int fd, pid_t *owner, char **cause);
+
+/*
+ * ttystate.c: a device's own settings on disk while the daemon holds it, so
+ * that the next daemon can put them back after a crash.  save: before the
+ * device is changed (owner: the proven hypervisor, or 0); drop: once they
+ * are back; recover: at start, for what a dead predecessor left.
+ */
+int ttystate_save(const struct conf *conf, const char *device, int fd, pid_t owner,
+    const struct termios *t, const struct winsize *w, int w_valid, char **cause);
+void ttystate_drop(const struct conf *conf, int fd);
+void ttystate_recover(struct server *s);
 
 /* spawn.c: a process on a new pty, as a container runtime starts one. */
 int spawn_console(char *const argv[], int *master, pid_t *pid, char **cause);

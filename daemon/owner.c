@@ -41,13 +41,15 @@ static int owner_not_running(const struct conf_domain *d,
 }
 
 int owner_check(const struct conf_domain *d, const struct conf_console *cc,
-    int fd, char **cause)
+    int fd, pid_t *owner, char **cause)
 {
 	const char *named_by = d->file;
 	struct timespec written = d->written;
 	pid_t pid = d->pid;
 	int rc;
 
+	if (owner != NULL)
+		*owner = 0;
 	if (cc->type != CONF_CONSOLE_PTY || cc->pty_path == NULL)
 		return 0;
 	switch (conf_console_owner(d, cc)) {
@@ -84,6 +86,8 @@ int owner_check(const struct conf_domain *d, const struct conf_console *cc,
 		return owner_unproven(d, cc, cause);
 	}
 	rc = lock_pty_owner(cc->pty_path, fd, pid, &written, named_by, cause);
+	if (rc == 0 && owner != NULL)
+		*owner = pid;
 	if (rc == -ENOTTY)
 		return 0;
 	if (rc == -EOWNERDEAD)

@@ -405,6 +405,8 @@ int server_listen(struct server *s)
 		free(cause);
 		return rc;
 	}
+	/* Listening proves no other daemon serves here: its leftovers are ours. */
+	ttystate_recover(s);
 	for (c = s->consoles; c != NULL; c = c->next)
 		server_capture(c);
 	return 0;

@@ -374,7 +374,7 @@ static uint32_t session_list_probe(struct peer *p, const struct conf_domain *d,
 	size_t n = 0, i;
 	int rc;
 
-	rc = owner_check(d, cc, -1, why);
+	rc = owner_check(d, cc, -1, NULL, why);
 	if (rc == -EOWNERDEAD)
 		return PROTO_STATE_NOTRUNNING;
 	if (rc == -ENOKEY)

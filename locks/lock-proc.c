@@ -36,18 +36,13 @@ out:
 }
 
 /*
- * When a process started, in CLOCK_REALTIME, and its scheduler state ('Z' for
- * a zombie).  /proc/PID/stat gives the start in clock ticks since boot (field
- * 22); the boot time is derived from the clocks now rather than read from the
- * whole seconds of /proc/stat, so the result is as precise as a tick.
+ * A process's scheduler state ('Z' for a zombie) and when it started, in
+ * clock ticks since boot (field 22 of /proc/PID/stat).
  */
-int
-lock_proc_start(pid_t pid, struct timespec *start, char *state)
+static int
+lock_proc_stat(pid_t pid, unsigned long long *ticks, char *state)
 {
 	char path[64], buf[1024], *p, *field;
-	struct timespec real, boot;
-	unsigned long long ticks, ns;
-	long hz;
 	int error, i;
 
 	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
@@ -66,10 +61,36 @@ lock_proc_start(pid_t pid, struct timespec *start, char *state)
 	}
 	field = p;
 	errno = 0;
-	ticks = strtoull(field, &p, 10);
+	*ticks = strtoull(field, &p, 10);
 	if (errno != 0 || p == field)
 		return -EINVAL;
+	return 0;
+}
 
+int
+lock_process_start(pid_t pid, unsigned long long *ticks)
+{
+	char state;
+	int error = lock_proc_stat(pid, ticks, &state);
+
+	return error == 0 && (state == 'Z' || state == 'X') ? -ESRCH : error;
+}
+
+/*
+ * When a process started, in CLOCK_REALTIME, and its scheduler state ('Z' for
+ * a zombie).  The boot time is derived from the clocks now rather than read
+ * from the whole seconds of /proc/stat, so the result is as precise as a tick.
+ */
+int
+lock_proc_start(pid_t pid, struct timespec *start, char *state)
+{
+	struct timespec real, boot;
+	unsigned long long ticks, ns;
+	long hz;
+	int error;
+
+	if ((error = lock_proc_stat(pid, &ticks, state)) != 0)
+		return error;
 	hz = sysconf(_SC_CLK_TCK);
 	if (hz <= 0)
 		return -EINVAL;

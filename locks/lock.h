@@ -126,6 +126,13 @@ int lock_pty_owner(const char *device, int fd, pid_t pid,
 int lock_pid_file(const char *path, pid_t *pid, struct timespec *written,
     char **cause);
 
+/*
+ * When a running process started, in clock ticks since boot: with its PID,
+ * an identity that a later process given the same PID does not share.
+ * -ENOENT (or -ESRCH for a zombie) when it is not running.
+ */
+int lock_process_start(pid_t pid, unsigned long long *ticks);
+
 /* Short names for messages: "FHS", "cu", "libvirt", "SVR4", "flock". */
 const char *lock_kind_name(enum lock_kind kind);
 const char *lock_state_name(enum lock_state state);

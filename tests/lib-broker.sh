@@ -106,6 +106,7 @@ broker_config() {
 <conbroker>
   <listen unix='$T/sock' mode='0600'/>
   <locks dir='${CB_LOCKDIR:-$T/lock}'/>
+  <state dir='$T/state'/>
   <history size='${CB_HISTORY:-65536}'/>
   <sessions stale-after='${CB_STALE:-30}' writer-timeout='${CB_WRITER_TIMEOUT:-10}'/>
   <domains dir='$T/domains'/>

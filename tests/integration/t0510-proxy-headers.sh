@@ -21,6 +21,7 @@ config() {
   <listen tcp='127.0.0.1:$PLAIN'/>
   <listen tcp='127.0.0.1:$PROXY' proxy='yes'/>
   <locks dir='$T/lock'/>
+  <state dir='$T/state'/>
   <domains dir='$T/domains'/>
   <limits hello-timeout='2'/>
   <access>

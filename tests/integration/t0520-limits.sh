@@ -26,6 +26,7 @@ config() {
   <listen unix='$T/sock' mode='0600'/>
   <listen tcp='127.0.0.1:$PORT' proxy='yes'/>
   <locks dir='$T/lock'/>
+  <state dir='$T/state'/>
   <domains dir='$T/domains'/>
   $1
   <access>
