@@ -195,6 +195,27 @@ refused c9 pidfile "domain 'pidfile' is not running .*: cannot read pid file $T/
 	"the hypervisor removed its pid file"
 is "$(size_of "$T/pf.rec")" "$before" "nothing more reached the stopped hypervisor's pty"
 
+# A new run of the hypervisor, on the same number once the squatter lets go
+# of it (in this devpts instance the lowest free number is handed out next),
+# writes its pid file: the console, hung up until now, opens again without a
+# reload, since the proof shows a new run.
+eval "kill \$SQUAT_pf"
+wait_for 10 "[ ! -e '$PTY_pf' ]"
+fakevm_start pf2 --echo --record "$T/pf2.rec"
+if [ "$PTY_pf2" = "$PTY_pf" ]; then
+	echo "$FAKEVM_PID_pf2" > "$T/pf.pid"
+	chmod 0644 "$T/pf.pid"
+	pipe_client pf2 pidfile
+	pipe_send pf2 $'hello-again\r'
+	wait_for 10 "grep -q hello-again '$T/pf2.rec'"
+	ok $? "a new run named by the pid file is attached again, without a reload"
+	pipe_eof pf2 2>/dev/null
+	is "$(pipe_exit pf2)" 0 "and the session ends normally"
+else
+	ok 0 "# SKIP the new run got $PTY_pf2, not $PTY_pf"
+	ok 0 "# SKIP the new run got $PTY_pf2, not $PTY_pf"
+fi
+
 # A reload with the same files does not open them either.
 kill -HUP "$BROKER_PID"
 wait_for 10 "[ \$(logged 'reloaded:') -ge 1 ]"
