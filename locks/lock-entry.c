@@ -89,19 +89,29 @@ lock_entry_parse(const unsigned char *buf, size_t n)
 }
 
 /*
- * Judge a lock whose file names pid: stale when the process is gone, has
- * exited, or started after the file was written (the PID was reused); EPERM
- * from kill() means the process exists and belongs to someone else.
+ * Judge a lock whose file names pid by that process: stale when it is gone,
+ * has exited, or started after the file was written (the PID was reused);
+ * EPERM from kill() means the process exists and belongs to someone else.
+ * Our own PID holds only the files in this process's record: any other file
+ * naming it was left by an earlier process with our PID (a restarted
+ * container's PID 1) or planted by someone who wants the device kept from
+ * us, and no check of ages could tell those from ours.
  */
-void
-lock_entry_judge_pid(struct lock_entry *e, pid_t pid)
+static void
+lock_entry_judge_process(struct lock_entry *e, pid_t pid)
 {
 	struct timespec start;
 	char state = '?';
 	int error;
 
-	e->pid = pid;
-	e->why = LOCK_WHY_PID;
+	if (pid == getpid()) {
+		lock_proc_comm(pid, e->program, sizeof e->program);
+		if (lock_held_file(e->dev, e->ino))
+			return;
+		e->state = LOCK_STATE_STALE;
+		e->why = LOCK_WHY_NOT_HELD;
+		return;
+	}
 	if (kill(pid, 0) == -1 && errno == ESRCH) {
 		e->state = LOCK_STATE_STALE;
 		e->why = LOCK_WHY_DEAD;
@@ -126,8 +136,45 @@ lock_entry_judge_pid(struct lock_entry *e, pid_t pid)
 		return;
 	}
 	/* Without /proc we can't tell a reused PID: keep the lock. */
-	e->state = pid == getpid() ? LOCK_STATE_OURS : LOCK_STATE_LIVE;
 	lock_proc_comm(pid, e->program, sizeof e->program);
+}
+
+/*
+ * Judge a lock whose file names pid: live, ours, or stale (see
+ * lock_entry_judge_process).
+ */
+void
+lock_entry_judge_pid(struct lock_entry *e, pid_t pid)
+{
+	e->pid = pid;
+	e->why = LOCK_WHY_PID;
+	e->program[0] = '\0';
+	e->state = pid == getpid() ? LOCK_STATE_OURS : LOCK_STATE_LIVE;
+	lock_entry_judge_process(e, pid);
+}
+
+/*
+ * Whether some process keeps the lock file open with a read lock on it (an
+ * open file description lock), as a conbroker does with each lock file it
+ * holds: then the file is held, whatever its PID means here (a broker in
+ * another PID namespace that shares the lock directory).  F_OFD_GETLK only
+ * asks, so a judge never gets in a breaker's way; a breaker's flock() is
+ * another kind of lock and does not count.  The holder's PID is not known
+ * (e->pid stays the one the file names).
+ */
+static void
+lock_entry_kept_open(int fd, struct lock_entry *e)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_OFD_GETLK, &fl) == -1 || fl.l_type != F_RDLCK)
+		return;
+	e->state = LOCK_STATE_LIVE;
+	e->why = LOCK_WHY_KEPT_OPEN;
+	e->program[0] = '\0';
 }
 
 /* Judge what a lock file holds: a PID, or nothing that is one. */
@@ -170,6 +217,8 @@ lock_entry_read_fd(int fd, struct lock_entry *e)
 	if ((n = pread(fd, buf, sizeof buf, 0)) == -1)
 		return -errno;
 	lock_entry_judge(e, buf, (size_t)n);
+	if (e->state == LOCK_STATE_STALE && e->pid > 0)
+		lock_entry_kept_open(fd, e);
 	return 0;
 }
 
@@ -242,6 +291,13 @@ lock_entry_describe(const struct lock_entry *e, char *buf, size_t len)
 	lock_user_name(e->uid, user, sizeof user);
 	switch (e->state) {
 	case LOCK_STATE_LIVE:
+		if (e->why == LOCK_WHY_KEPT_OPEN) {
+			snprintf(buf, len, "a process of pid unknown that keeps "
+			    "the file open and locked (the PID written in it "
+			    "does not hold it here: a process of another PID "
+			    "namespace?)");
+			return;
+		}
 		snprintf(buf, len, "process %ld (%s)", (long)e->pid,
 		    e->program[0] != '\0' ? e->program : "unknown program");
 		return;
@@ -299,6 +355,11 @@ lock_entry_why_stale(const struct lock_entry *e, char *buf, size_t len)
 		snprintf(buf, len, "process %ld, which is gone (the PID now "
 		    "belongs to a process started after the lock was written)",
 		    (long)e->pid);
+		break;
+	case LOCK_WHY_NOT_HELD:
+		snprintf(buf, len, "process %ld, this process's own PID, which "
+		    "does not hold it (an earlier process with this PID left it, "
+		    "or another user wrote it)", (long)e->pid);
 		break;
 	case LOCK_WHY_EMPTY:
 	case LOCK_WHY_GARBAGE:

@@ -35,7 +35,11 @@ enum lock_why {
 	LOCK_WHY_PID,        /* a readable PID: live, ours, or stale below */
 	LOCK_WHY_DEAD,       /* no such process (ESRCH) */
 	LOCK_WHY_ZOMBIE,     /* the process has exited and awaits its parent */
-	LOCK_WHY_REUSED,     /* the PID now names a process younger than the file */
+	LOCK_WHY_NOT_HELD,   /* our own PID, but not a file this process holds */
+	LOCK_WHY_KEPT_OPEN,  /* stale by its PID, yet a process keeps the file
+	                        open with a read lock on it: live */
+	LOCK_WHY_REUSED,     /* the PID now names a process younger than the file;
+	                        the last of those that come with a PID */
 	LOCK_WHY_EMPTY,      /* an empty file */
 	LOCK_WHY_GARBAGE,    /* a small file that holds no PID */
 	LOCK_WHY_SYMLINK,    /* the rest are hostile */
@@ -76,6 +80,7 @@ int lock_proc_flock_holders(const struct stat *st, pid_t *pids, size_t max,
     size_t *count);
 
 /* lock.c */
+int lock_held_file(dev_t dev, ino_t ino);
 void lock_log(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void lock_set_cause(char **cause, const char *fmt, ...)

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/queue.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <syslog.h>
@@ -25,6 +27,7 @@
 #define LOCK_FILES LOCK_KIND_FLOCK
 
 struct lock {
+	LIST_ENTRY(lock) entry;                  /* in lock_held while held */
 	char device[PATH_MAX];                   /* resolved */
 	char dir[PATH_MAX];                      /* lock directory, for messages */
 	char names[LOCK_FILES][NAME_MAX + 1];    /* "" when n/a or a duplicate */
@@ -33,7 +36,19 @@ struct lock {
 	int check_only;
 	unsigned held;                           /* bit per kind: files we made */
 	pid_t pid;                               /* who made them */
+	int filefd;                              /* our lock file's inode, or -1 */
+	dev_t filedev;                           /* its identity */
+	ino_t fileino;
+	char tmp[NAME_MAX + 1];                  /* its temporary name, or "" */
+	int by_proc;                             /* linked through /proc */
+	int recorded;                            /* in lock_held */
 };
+
+/*
+ * The record of what this process holds (lock.h): every struct lock that
+ * has a lock file of its own, from its creation to lock_release().
+ */
+static LIST_HEAD(, lock) lock_held = LIST_HEAD_INITIALIZER(lock_held);
 
 static lock_log_fn *lock_logger;
 static void *lock_logger_arg;
@@ -43,6 +58,23 @@ lock_set_logger(lock_log_fn *fn, void *arg)
 {
 	lock_logger = fn;
 	lock_logger_arg = arg;
+}
+
+/*
+ * Whether the lock file dev:ino is one that this process made and holds.  A
+ * forked child inherits the record, but what its parent made is not its own.
+ */
+int
+lock_held_file(dev_t dev, ino_t ino)
+{
+	const struct lock *l;
+
+	LIST_FOREACH(l, &lock_held, entry) {
+		if (l->filefd != -1 && l->pid == getpid() && l->filedev == dev &&
+		    l->fileino == ino)
+			return 1;
+	}
+	return 0;
 }
 
 /* Send a message to the log hook, if there is one. */
@@ -258,7 +290,8 @@ lock_holder_fill(struct lock_holder *h, enum lock_kind kind, const char *path,
 	h->kind = kind;
 	h->state = e->state;
 	lock_copy(h->path, sizeof h->path, path);
-	h->pid = e->pid;
+	/* A holder known only by its read lock has no PID we could name. */
+	h->pid = e->why == LOCK_WHY_KEPT_OPEN ? 0 : e->pid;
 	lock_copy(h->program, sizeof h->program, e->program);
 	h->since = e->mtime;
 }
@@ -312,53 +345,154 @@ lock_warn_check_only(const struct lock *l, int error)
 }
 
 /*
- * Write our PID in HDB format to a new temporary file in the lock directory,
- * to be linked to each lock name: link() either makes a complete lock file
- * or fails, so no peer ever sees ours half-written.
+ * Whether a file opened with O_TMPFILE can be given a name: through
+ * /proc/self/fd, which needs /proc (AT_EMPTY_PATH would need a capability).
  */
 static int
-lock_tmp_create(struct lock *l, char *name, size_t len)
+lock_file_linkable(int fd)
 {
+	struct stat st, via;
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	return fstat(fd, &st) == 0 && stat(path, &via) == 0 &&
+	    st.st_dev == via.st_dev && st.st_ino == via.st_ino;
+}
+
+/*
+ * A new file in the lock directory under a name nobody can guess, for
+ * filesystems without O_TMPFILE.  The lock directory is world-writable: a
+ * name that is taken (by anything: a file, a directory, a symlink, a FIFO)
+ * is never opened or removed, the next random name is tried instead.
+ */
+static int
+lock_file_named(struct lock *l)
+{
+	unsigned char rnd[8];
+	struct timespec ts;
+	int fd, i, j;
+
+	for (i = 0; i < LOCK_TRIES * 4; i++) {
+		if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
+			/* No entropy yet (early boot): still not a name to guess. */
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			for (j = 0; j < (int)sizeof rnd; j++)
+				rnd[j] = (unsigned char)((ts.tv_nsec >> (j * 4)) ^
+				    (l->pid >> j) ^ (i * 37));
+		}
+		snprintf(l->tmp, sizeof l->tmp, "LTMP.conbroker.%02x%02x%02x%02x"
+		    "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+		    rnd[5], rnd[6], rnd[7]);
+		fd = openat(l->dirfd, l->tmp, O_RDWR | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
+		if (fd != -1)
+			return fd;
+		if (errno != EEXIST)
+			break;
+	}
+	l->tmp[0] = '\0';
+	return -1;
+}
+
+/*
+ * Mark our lock file as held for as long as it is open: a read lock on the
+ * open file description, which any judge can see with F_OFD_GETLK without
+ * taking a lock itself (lock-entry.c).  A kernel without OFD locks (before
+ * Linux 3.15) leaves the file unmarked, which costs only that mark.
+ */
+static int
+lock_file_mark(int fd)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = F_RDLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_OFD_SETLK, &fl) == -1 && errno != EINVAL)
+		return -1;
+	return 0;
+}
+
+/*
+ * Make our lock file: our PID in HDB format, written whole before it has
+ * any name, so that each link() to a lock name makes a complete lock file
+ * or fails, and no peer ever sees ours half-written.  With O_TMPFILE the
+ * file has no name at all until then; without it, a random one.  The file
+ * stays open and marked (lock_file_mark) while we hold it (lock.h), and is
+ * entered in the record.
+ */
+static int
+lock_file_create(struct lock *l)
+{
+	struct stat st;
 	char text[16];
-	int fd = -1, error = 0, i, n;
+	int fd, error, n;
 
 	n = snprintf(text, sizeof text, "%10ld\n", (long)l->pid);
-	for (i = 0; i < LOCK_TRIES && fd == -1; i++) {
-		snprintf(name, len, "LTMP.conbroker.%ld.%d", (long)l->pid, i);
-		fd = openat(l->dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (fd == -1 && errno != EEXIST) {
-			error = -errno;
-			goto fail;
-		}
-		/*
-		 * A file with our PID in its name is left over by a dead
-		 * process that had our PID, or planted by someone else: drop
-		 * it if we may, and use the next name either way.
-		 */
-		if (fd == -1)
-			unlinkat(l->dirfd, name, 0);
+	fd = openat(l->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+	if (fd != -1 && !lock_file_linkable(fd)) {
+		close(fd);
+		fd = -1;
+		errno = EOPNOTSUPP;
 	}
-	if (fd == -1) {
-		error = -EEXIST;
-		goto fail;
-	}
+	/* EISDIR and EINVAL: a kernel or C library without O_TMPFILE. */
+	if (fd == -1 && (errno == EOPNOTSUPP || errno == EISDIR ||
+	    errno == EINVAL))
+		fd = lock_file_named(l);
+	if (fd == -1)
+		return -errno;
+	l->by_proc = lock_file_linkable(fd);
 	/* The umask must not make the lock unreadable to peers. */
-	if (fchmod(fd, 0644) == -1 || write(fd, text, (size_t)n) != n) {
+	if (fchmod(fd, 0644) == -1 || write(fd, text, (size_t)n) != n ||
+	    fstat(fd, &st) == -1 || lock_file_mark(fd) == -1) {
 		error = errno != 0 ? -errno : -ENOSPC;
 		close(fd);
-		unlinkat(l->dirfd, name, 0);
-		goto fail;
+		if (l->tmp[0] != '\0')
+			unlinkat(l->dirfd, l->tmp, 0);
+		l->tmp[0] = '\0';
+		return error;
 	}
-	if (close(fd) == -1) {
-		error = -errno;
-		unlinkat(l->dirfd, name, 0);
-		goto fail;
-	}
+	l->filefd = fd;
+	l->filedev = st.st_dev;
+	l->fileino = st.st_ino;
+	LIST_INSERT_HEAD(&lock_held, l, entry);
+	l->recorded = 1;
 	return 0;
-fail:
-	name[0] = '\0';
-	return error;
+}
+
+/*
+ * Give our lock file one more name, atomically: it appears whole or not.
+ * Through the descriptor where /proc allows, since in a directory without
+ * the sticky bit a temporary name may be replaced before it is linked;
+ * lock_verify() catches that where only the name is left.
+ */
+static int
+lock_file_link(struct lock *l, const char *name)
+{
+	char path[64];
+
+	if (!l->by_proc)
+		return linkat(l->dirfd, l->tmp, l->dirfd, name, 0);
+	snprintf(path, sizeof path, "/proc/self/fd/%d", l->filefd);
+	return linkat(AT_FDCWD, path, l->dirfd, name, AT_SYMLINK_FOLLOW);
+}
+
+/*
+ * Drop the temporary name once every lock name is made, if it still leads
+ * to our file (in a directory without the sticky bit it may have been
+ * replaced, and what replaced it is not ours to remove).
+ */
+static void
+lock_file_unname(struct lock *l)
+{
+	struct stat st;
+
+	if (l->tmp[0] == '\0')
+		return;
+	if (fstatat(l->dirfd, l->tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_dev == l->filedev && st.st_ino == l->fileino)
+		unlinkat(l->dirfd, l->tmp, 0);
+	l->tmp[0] = '\0';
 }
 
 /* Say why a stale lock we are not allowed to remove stays. */
@@ -433,8 +567,8 @@ out:
 
 /* Hold one lock name: link our file to it, breaking a stale lock in the way. */
 static int
-lock_take(struct lock *l, enum lock_kind kind, const char *tmp,
-    struct lock_holder *holder, char **cause)
+lock_take(struct lock *l, enum lock_kind kind, struct lock_holder *holder,
+    char **cause)
 {
 	char path[PATH_MAX];
 	struct lock_entry e;
@@ -442,7 +576,7 @@ lock_take(struct lock *l, enum lock_kind kind, const char *tmp,
 
 	lock_path(l, kind, path, sizeof path);
 	for (tries = 0; tries < LOCK_TRIES; tries++) {
-		if (linkat(l->dirfd, tmp, l->dirfd, l->names[kind], 0) == 0) {
+		if (lock_file_link(l, l->names[kind]) == 0) {
 			l->held |= 1u << kind;
 			return 0;
 		}
@@ -582,7 +716,8 @@ lock_verify(struct lock *l, struct lock_holder *holder, char **cause)
 		if (!(l->held & (1u << kind)))
 			continue;
 		error = lock_entry_read(l->dirfd, l->names[kind], &e);
-		if (error == 0 && e.pid == l->pid && e.state == LOCK_STATE_OURS)
+		if (error == 0 && e.state == LOCK_STATE_OURS &&
+		    e.dev == l->filedev && e.ino == l->fileino)
 			continue;
 		/* Not ours any more: leave it to whoever has it. */
 		l->held &= ~(1u << kind);
@@ -603,7 +738,6 @@ lock_acquire(const char *lockdir, const char *device, int flags,
 {
 	struct lock *l;
 	struct stat st;
-	char tmp[64] = "";
 	int kind, error;
 
 	*out = NULL;
@@ -613,12 +747,12 @@ lock_acquire(const char *lockdir, const char *device, int flags,
 		memset(holder, 0, sizeof *holder);
 	if ((l = calloc(1, sizeof *l)) == NULL)
 		return -ENOMEM;
-	l->dirfd = l->fd = -1;
+	l->dirfd = l->fd = l->filefd = -1;
 	l->pid = getpid();
 	if ((error = lock_prepare(l, lockdir, device, &st, cause)) != 0)
 		goto fail;
 
-	error = lock_tmp_create(l, tmp, sizeof tmp);
+	error = lock_file_create(l);
 	if (error == -EACCES || error == -EROFS || error == -EPERM) {
 		l->check_only = 1;
 		lock_warn_check_only(l, error);
@@ -633,13 +767,11 @@ lock_acquire(const char *lockdir, const char *device, int flags,
 		if (l->check_only)
 			error = lock_check(l, kind, holder, cause);
 		else
-			error = lock_take(l, kind, tmp, holder, cause);
+			error = lock_take(l, kind, holder, cause);
 		if (error != 0)
 			goto fail;
 	}
-	if (tmp[0] != '\0')
-		unlinkat(l->dirfd, tmp, 0);
-	tmp[0] = '\0';
+	lock_file_unname(l);
 
 	if (!(flags & LOCK_F_NOOPEN) &&
 	    (error = lock_open_device(l, flags, holder, cause)) != 0)
@@ -650,8 +782,6 @@ lock_acquire(const char *lockdir, const char *device, int flags,
 	return 0;
 
 fail:
-	if (tmp[0] != '\0')
-		unlinkat(l->dirfd, tmp, 0);
 	lock_release(l);
 	return error;
 }
@@ -678,7 +808,9 @@ lock_check_only(const struct lock *lock)
  * Give everything back in reverse order.  Closing the descriptor drops the
  * flock; LOCK_UN is not used because a forked child shares the open file and
  * would release its parent's lock with it.  A lock file is removed only if
- * it still carries the caller's PID, so a child never removes its parent's.
+ * it is still the caller's own file (its PID and the inode in the record),
+ * so a child never removes its parent's, nor anyone the file a peer put in
+ * place of ours.
  */
 void
 lock_release(struct lock *lock)
@@ -694,9 +826,16 @@ lock_release(struct lock *lock)
 		if (!(lock->held & (1u << kind)))
 			continue;
 		if (lock_entry_read(lock->dirfd, lock->names[kind], &e) == 0 &&
-		    e.pid == getpid() && e.state != LOCK_STATE_HOSTILE)
+		    e.pid == getpid() && e.state == LOCK_STATE_OURS &&
+		    e.dev == lock->filedev && e.ino == lock->fileino)
 			unlinkat(lock->dirfd, lock->names[kind], 0);
 	}
+	if (lock->pid == getpid())
+		lock_file_unname(lock);
+	if (lock->recorded)
+		LIST_REMOVE(lock, entry);
+	if (lock->filefd != -1)
+		close(lock->filefd);
 	if (lock->dirfd != -1)
 		close(lock->dirfd);
 	free(lock);
@@ -762,7 +901,7 @@ lock_probe(const char *lockdir, const char *device,
 		*cause = NULL;
 	if ((l = calloc(1, sizeof *l)) == NULL)
 		return -ENOMEM;
-	l->dirfd = l->fd = -1;
+	l->dirfd = l->fd = l->filefd = -1;
 	if ((error = lock_prepare(l, lockdir, device, &st, cause)) != 0)
 		goto out;
 	for (kind = 0; kind < LOCK_FILES; kind++) {

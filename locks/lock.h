@@ -10,13 +10,23 @@
  *
  * Ownership: a struct lock returned by lock_acquire() belongs to the caller
  * and is given back with lock_release(), which removes only lock files that
- * still carry our PID and closes the device descriptor.  Cause strings are
+ * are still its own and closes the device descriptor.  Cause strings are
  * allocated with malloc() and freed by the caller.  Functions return 0 or a
- * negative errno value.  libc only; no threads, no global state beyond the
- * optional log hook, the list of lock directories already reported as
- * not writable (each is reported once per process), and where the pty
- * masters of a few processes were last seen (lock-owner.c: a guide that
- * every proof checks again, never taken on trust).
+ * negative errno value.  libc only; no threads.
+ *
+ * Process-wide state: the optional log hook, the list of lock directories
+ * already reported as not writable (each is reported once per process),
+ * where the pty masters of a few processes were last seen (lock-owner.c: a
+ * guide that every proof checks again, never taken on trust), and the
+ * record of what this process holds: every struct lock between
+ * lock_acquire() and lock_release(), each with its lock file's inode kept
+ * open (so that the inode number cannot be handed to another file) with a
+ * read lock on it (F_OFD_SETLK, so that no conbroker breaks it, whatever
+ * PID it names).
+ * A lock file is "ours" only when it is one of those inodes: a file that
+ * merely names our PID was left by an earlier process with that PID (the
+ * PID 1 of a restarted container) or planted by another user, and is stale.
+ * A forked child inherits the record but none of it is the child's.
  */
 #ifndef CONBROKER_LOCK_H
 #define CONBROKER_LOCK_H
@@ -42,7 +52,7 @@ enum lock_state {
 	LOCK_STATE_STALE,   /* its process is gone or the PID was reused */
 	LOCK_STATE_FRESH,   /* empty or unparsable but young: a peer mid-write */
 	LOCK_STATE_HOSTILE, /* symlink, FIFO, directory, huge file: never trusted */
-	LOCK_STATE_OURS     /* held by the calling process */
+	LOCK_STATE_OURS     /* held by the calling process, in its record */
 };
 
 /* One holder of a device under one convention. */
@@ -91,7 +101,7 @@ const char *lock_device(const struct lock *lock);
 /* Whether the lock directory was not writable and only checks were made. */
 int lock_check_only(const struct lock *lock);
 
-/* Give back everything: lock files that still carry our PID, flock, fd. */
+/* Give back everything: lock files that are still ours, flock, fd. */
 void lock_release(struct lock *lock);
 
 /*
