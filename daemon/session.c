@@ -387,9 +387,14 @@ static uint32_t session_list_probe(struct peer *p, const struct conf_domain *d,
 	free(cause);
 	if (rc == -ENOENT)
 		return PROTO_STATE_HUNGUP;
+	/*
+	 * The verdicts that make lock_acquire() refuse: a closed console
+	 * meets "ours" only when another console of this daemon holds the
+	 * same device.  A stale lock is broken by an attach: free.
+	 */
 	for (i = 0; rc == 0 && i < n && i < 8; i++) {
 		if (holders[i].state == LOCK_STATE_LIVE || holders[i].state == LOCK_STATE_HOSTILE ||
-		    holders[i].state == LOCK_STATE_FRESH) {
+		    holders[i].state == LOCK_STATE_FRESH || holders[i].state == LOCK_STATE_OURS) {
 			*holder = holders[i];
 			return PROTO_STATE_LOCKED;
 		}
