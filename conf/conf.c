@@ -421,13 +421,16 @@ static int conf_domains_dir(struct conf_loader *ld, const xmlNode *node,
     const char *file, const char *base)
 {
 	struct conf *conf = &ld->reg->pub;
-	const char *dir;
+	const char *dir, *follow = conf_xml_attr(node, "follow");
 	char *path = NULL, **dirs;
-	int *lines, line = conf_xml_line(node), ret;
+	int *lines, *follows, line = conf_xml_line(node), ret;
 	size_t i;
 
 	conf_xml_check_attrs(ld, node, file,
-	    (const char *const[]){ "dir", NULL });
+	    (const char *const[]){ "dir", "follow", NULL });
+	if (follow != NULL && strcmp(follow, "yes") != 0 && strcmp(follow, "no") != 0)
+		conf_diag(ld->diags, CONF_ERROR, file, line, "invalid follow '%s'"
+		    " (expected 'yes' or 'no')", follow);
 	if ((dir = conf_needs(ld, node, file, "dir")) == NULL)
 		return 0;
 	if (*dir == '\0') {
@@ -451,11 +454,15 @@ static int conf_domains_dir(struct conf_loader *ld, const xmlNode *node,
 	lines = realloc(conf->domains_lines, (conf->ndomains_dirs + 1) * sizeof(*lines));
 	if (lines != NULL)
 		conf->domains_lines = lines;
-	if (dirs == NULL || lines == NULL) {
+	follows = realloc(conf->domains_follow, (conf->ndomains_dirs + 1) * sizeof(*follows));
+	if (follows != NULL)
+		conf->domains_follow = follows;
+	if (dirs == NULL || lines == NULL || follows == NULL) {
 		free(path);
 		return -ENOMEM;
 	}
 	conf->domains_dirs[conf->ndomains_dirs] = path;
+	conf->domains_follow[conf->ndomains_dirs] = follow == NULL || strcmp(follow, "no") != 0;
 	conf->domains_lines[conf->ndomains_dirs++] = line;
 	return 0;
 }

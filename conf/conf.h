@@ -134,6 +134,7 @@ struct conf {
 	unsigned writer_timeout;/* seconds a writer may stop reading, default 10 */
 	char **domains_dirs;    /* every <domains dir>, in the file's order */
 	int *domains_lines;     /* where each was given */
+	int *domains_follow;    /* whether each is followed live (follow=) */
 	size_t ndomains_dirs;
 	struct conf_domain *domains;
 	size_t ndomains;

@@ -261,6 +261,7 @@ void conf_free(struct conf *conf)
 		free(conf->domains_dirs[i]);
 	free(conf->domains_dirs);
 	free(conf->domains_lines);
+	free(conf->domains_follow);
 	free(conf->file);
 	free(reg->name_lines);
 	free(reg->uuid_lines);

@@ -144,6 +144,8 @@ void follow_update(struct server *s)
 	for (d = s->follow; d != NULL; d = d->next)
 		d->keep = 0;
 	for (i = 0; i < s->conf->ndomains_dirs; i++) {
+		if (!s->conf->domains_follow[i])
+			continue;
 		for (d = s->follow; d != NULL; d = d->next)
 			if (strcmp(d->path, s->conf->domains_dirs[i]) == 0)
 				break;

@@ -103,7 +103,8 @@ CAPTURE_ALWAYS="
 
 # broker_config [extra XML inside <conbroker>]: the daemon's config.  Set
 # before the call: CB_HISTORY, CB_STALE and CB_WRITER_TIMEOUT for <history>
-# and <sessions>, CB_LOCKDIR for a lock directory other than $T/lock.
+# and <sessions>, CB_LOCKDIR for a lock directory other than $T/lock,
+# CB_FOLLOW=no for a domains directory read only at start and on SIGHUP.
 broker_config() {
 	mkdir -p "$T/lock" "$T/domains"
 	cat > "$T/conbroker.xml" <<XML
@@ -113,7 +114,7 @@ broker_config() {
   <state dir='$T/state'/>
   <history size='${CB_HISTORY:-65536}'/>
   <sessions stale-after='${CB_STALE:-30}' writer-timeout='${CB_WRITER_TIMEOUT:-10}'/>
-  <domains dir='$T/domains'/>
+  <domains dir='$T/domains' follow='${CB_FOLLOW:-yes}'/>
   ${1:-}
 </conbroker>
 XML

@@ -92,6 +92,18 @@ int main(void)
 	conf_free(conf);
 	conf_diags_free(&diags);
 
+	conf = load("<domains dir='qemu'/>\n<domains dir='lxc' follow='no'/>", &diags);
+	ok(conf != NULL && conf->ndomains_dirs == 2 && conf->domains_follow[0] &&
+	    !conf->domains_follow[1], "a directory is followed unless follow='no'");
+	conf_free(conf);
+	conf_diags_free(&diags);
+	conf = load("<domains dir='qemu' follow='sometimes'/>", &diags);
+	snprintf(want, sizeof(want), "%s/c.xml:2: invalid follow 'sometimes' (expected"
+	    " 'yes' or 'no')", top);
+	ok(conf == NULL && tc_has_diag(&diags, want), "follow is 'yes' or 'no'");
+	conf_free(conf);
+	conf_diags_free(&diags);
+
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
 	if (system(cmd) != 0)
 		diag("cannot remove %s", top);
