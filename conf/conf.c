@@ -21,7 +21,7 @@
 
 /* Lines of the singleton settings, to name the first of two. */
 struct conf_seen {
-	int locks, history, sessions, domains, access, limits, state;
+	int locks, history, sessions, access, limits, state;
 };
 
 char *conf_strdup(const char *s)
@@ -411,24 +411,60 @@ static int conf_setting(struct conf_loader *ld, const xmlNode *node,
 	return 0;
 }
 
-/* <domains dir>: relative to the directory of the config file. */
+/*
+ * <domains dir>: relative to the directory of the config file.  There may be
+ * several (libvirt's qemu, lxc and ch drivers each keep their own run
+ * directory, beside files of one's own); the same directory twice is an
+ * error.
+ */
 static int conf_domains_dir(struct conf_loader *ld, const xmlNode *node,
-    const char *file, const char *base, struct conf_seen *seen)
+    const char *file, const char *base)
 {
 	struct conf *conf = &ld->reg->pub;
-	const char *dir;
+	const char *dir, *follow = conf_xml_attr(node, "follow");
+	char *path = NULL, **dirs;
+	int *lines, *follows, line = conf_xml_line(node), ret;
+	size_t i;
 
 	conf_xml_check_attrs(ld, node, file,
-	    (const char *const[]){ "dir", NULL });
-	if (conf_once(ld, node, file, &seen->domains) ||
-	    (dir = conf_needs(ld, node, file, "dir")) == NULL)
+	    (const char *const[]){ "dir", "follow", NULL });
+	if (follow != NULL && strcmp(follow, "yes") != 0 && strcmp(follow, "no") != 0)
+		conf_diag(ld->diags, CONF_ERROR, file, line, "invalid follow '%s'"
+		    " (expected 'yes' or 'no')", follow);
+	if ((dir = conf_needs(ld, node, file, "dir")) == NULL)
 		return 0;
 	if (*dir == '\0') {
-		conf_diag(ld->diags, CONF_ERROR, file, conf_xml_line(node),
-		    "empty domains directory");
+		conf_diag(ld->diags, CONF_ERROR, file, line, "empty domains directory");
 		return 0;
 	}
-	return conf_path_join(base, dir, &conf->domains_dir);
+	if ((ret = conf_path_join(base, dir, &path)) < 0)
+		return ret;
+	for (i = 0; i < conf->ndomains_dirs; i++) {
+		if (strcmp(conf->domains_dirs[i], path) == 0) {
+			conf_diag(ld->diags, CONF_ERROR, file, line, "duplicate "
+			    "domains directory '%s' (also at line %d)", path,
+			    conf->domains_lines[i]);
+			free(path);
+			return 0;
+		}
+	}
+	dirs = realloc(conf->domains_dirs, (conf->ndomains_dirs + 1) * sizeof(*dirs));
+	if (dirs != NULL)
+		conf->domains_dirs = dirs;
+	lines = realloc(conf->domains_lines, (conf->ndomains_dirs + 1) * sizeof(*lines));
+	if (lines != NULL)
+		conf->domains_lines = lines;
+	follows = realloc(conf->domains_follow, (conf->ndomains_dirs + 1) * sizeof(*follows));
+	if (follows != NULL)
+		conf->domains_follow = follows;
+	if (dirs == NULL || lines == NULL || follows == NULL) {
+		free(path);
+		return -ENOMEM;
+	}
+	conf->domains_dirs[conf->ndomains_dirs] = path;
+	conf->domains_follow[conf->ndomains_dirs] = follow == NULL || strcmp(follow, "no") != 0;
+	conf->domains_lines[conf->ndomains_dirs++] = line;
+	return 0;
 }
 
 /* One child of <conbroker>; the errors it reports are the settings'. */
@@ -449,7 +485,7 @@ static int conf_broker_child(struct conf_loader *ld, xmlNode *node,
 	    conf_xml_is(node, "sessions"))
 		ret = conf_setting(ld, node, file, seen);
 	else if (conf_xml_is(node, "domains"))
-		ret = conf_domains_dir(ld, node, file, base, seen);
+		ret = conf_domains_dir(ld, node, file, base);
 	else if (conf_xml_is(node, "access")) {
 		if (!conf_once(ld, node, file, &seen->access))
 			ret = conf_access(ld, node, file);
@@ -482,10 +518,10 @@ static int conf_default_listener(struct conf *conf)
 
 /* Read the settings and inline domains of a <conbroker> document. */
 static int conf_broker(struct conf_loader *ld, xmlNode *root, const char *file,
-    const char *base, int *domains_line)
+    const char *base)
 {
 	struct conf *conf = &ld->reg->pub;
-	struct conf_seen seen = { 0, 0, 0, 0, 0, 0, 0 };
+	struct conf_seen seen = { 0, 0, 0, 0, 0, 0 };
 	size_t nlisten = 0;
 	xmlNode *node;
 	int ret;
@@ -504,7 +540,6 @@ static int conf_broker(struct conf_loader *ld, xmlNode *root, const char *file,
 		if (ret < 0)
 			return ret;
 	}
-	*domains_line = seen.domains;
 	if (conf->lock_dir == NULL &&
 	    (conf->lock_dir = conf_strdup(CONF_LOCK_DIR_DEFAULT)) == NULL)
 		return -ENOMEM;
@@ -521,19 +556,19 @@ static int conf_broker(struct conf_loader *ld, xmlNode *root, const char *file,
 static int conf_build(struct conf_loader *ld, xmlDoc *doc, const char *file,
     const char *base, struct conf **out)
 {
-	int domains_line = 0, ret;
+	size_t i;
+	int ret;
 
 	ld->reg = conf_registry_new();
 	if (ld->reg == NULL || (ld->reg->pub.file = conf_strdup(file)) == NULL) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = conf_broker(ld, xmlDocGetRootElement(doc), file, base,
-	    &domains_line);
+	ret = conf_broker(ld, xmlDocGetRootElement(doc), file, base);
 	xmlFreeDoc(doc);
-	if (ret == 0 && ld->reg->pub.domains_dir != NULL)
-		ret = conf_dir_load(ld, ld->reg->pub.domains_dir, file,
-		    domains_line);
+	for (i = 0; ret == 0 && i < ld->reg->pub.ndomains_dirs; i++)
+		ret = conf_dir_load(ld, ld->reg->pub.domains_dirs[i], file,
+		    ld->reg->pub.domains_lines[i]);
 	if (ret == 0 && ld->settings_errors > 0)
 		ret = -EINVAL;
 out:

@@ -132,7 +132,10 @@ struct conf {
 	size_t history_size;    /* bytes per console ring, default 65536 */
 	unsigned stale_after;   /* seconds, default 30 */
 	unsigned writer_timeout;/* seconds a writer may stop reading, default 10 */
-	char *domains_dir;      /* NULL when none */
+	char **domains_dirs;    /* every <domains dir>, in the file's order */
+	int *domains_lines;     /* where each was given */
+	int *domains_follow;    /* whether each is followed live (follow=) */
+	size_t ndomains_dirs;
 	struct conf_domain *domains;
 	size_t ndomains;
 	char *file;             /* the config file, or "(demo)" */

@@ -257,7 +257,11 @@ void conf_free(struct conf *conf)
 	free(conf->domains);
 	free(conf->lock_dir);
 	free(conf->state_dir);
-	free(conf->domains_dir);
+	for (i = 0; i < conf->ndomains_dirs; i++)
+		free(conf->domains_dirs[i]);
+	free(conf->domains_dirs);
+	free(conf->domains_lines);
+	free(conf->domains_follow);
 	free(conf->file);
 	free(reg->name_lines);
 	free(reg->uuid_lines);

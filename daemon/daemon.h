@@ -238,6 +238,9 @@ struct server {
 	uv_signal_t sig_term, sig_int, sig_hup, sig_chld;
 	uv_timer_t tick;
 	uv_timer_t watch_timer;        /* coalesces output to watchers */
+	struct follow_dir *follow;     /* the domains directories followed */
+	uv_timer_t follow_timer;       /* a reload once a burst of changes settles */
+	uint64_t follow_first_ms;      /* loop time of the burst's first change */
 	struct console *watch_dirty;   /* consoles whose watchers wait for it */
 	uint64_t next_peer_id;
 	unsigned heartbeat_ms;
@@ -276,6 +279,17 @@ int ttystate_save(const struct conf *conf, const char *device, int fd, pid_t own
     const struct termios *t, const struct winsize *w, int w_valid, char **cause);
 void ttystate_drop(const struct conf *conf, int fd);
 void ttystate_recover(struct server *s);
+
+/*
+ * follow.c: the domains directories, followed live; a burst of changes in
+ * one is a reload.  update: after every load, watch what the registry names;
+ * retry: once a second, watch a directory that has come (or was replaced)
+ * since, and reload; stop: at shutdown.
+ */
+struct follow_dir;
+void follow_update(struct server *s);
+void follow_retry(struct server *s);
+void follow_stop(struct server *s);
 
 /* spawn.c: a process on a new pty, as a container runtime starts one. */
 int spawn_console(char *const argv[], int *master, pid_t *pid, char **cause);

@@ -138,6 +138,7 @@ static void server_on_signal(uv_signal_t *h, int signum)
 static void server_on_tick(uv_timer_t *t)
 {
 	session_tick(t->data);
+	follow_retry(t->data);
 }
 
 int server_init(struct server *s, uv_loop_t *loop, struct conf *conf)
@@ -164,6 +165,7 @@ int server_init(struct server *s, uv_loop_t *loop, struct conf *conf)
 	uv_signal_start(&s->sig_hup, server_on_signal, SIGHUP);
 	uv_signal_start(&s->sig_chld, server_on_signal, SIGCHLD);
 	uv_timer_init(loop, &s->watch_timer);
+	uv_timer_init(loop, &s->follow_timer);
 	uv_timer_init(loop, &s->tick);
 	s->tick.data = s;
 	uv_timer_start(&s->tick, server_on_tick, 1000, 1000);
@@ -409,6 +411,7 @@ int server_listen(struct server *s)
 	ttystate_recover(s);
 	for (c = s->consoles; c != NULL; c = c->next)
 		server_capture(c);
+	follow_update(s);
 	return 0;
 }
 
@@ -552,6 +555,7 @@ void server_reload(struct server *s)
 	server_index(s);
 	for (c = s->consoles; c != NULL; c = c->next)
 		server_capture(c);
+	follow_update(s);
 	log_info("reloaded: %zu added, %zu removed, %zu changed, %zu unchanged",
 	    counts[CONF_ADDED], counts[CONF_REMOVED], counts[CONF_CHANGED],
 	    counts[CONF_UNCHANGED]);
@@ -600,6 +604,8 @@ void server_shutdown(struct server *s)
 	uv_close((uv_handle_t *)&s->sig_chld, NULL);
 	uv_close((uv_handle_t *)&s->tick, NULL);
 	uv_close((uv_handle_t *)&s->watch_timer, NULL);
+	follow_stop(s);
+	uv_close((uv_handle_t *)&s->follow_timer, NULL);
 }
 
 void server_free(struct server *s)

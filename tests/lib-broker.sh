@@ -38,12 +38,14 @@ master_size() {
 	grep '^winsize ' "$T/$1.status" | tail -n 1 | cut -d' ' -f2-
 }
 
-# pty_owner PTY: the PID of the fakevm that allocated PTY, or nothing.
+# pty_owner PTY: the PID of the running fakevm that allocated PTY, or nothing
+# (a fakevm that exited may have had the same number before).
 pty_owner() {
-	local f
+	local f pid
 	for f in "$T"/*.path; do
-		[ -f "$f" ] && [ "$(cat "$f")" = "$1" ] && [ -f "${f%.path}.vmpid" ] &&
-			{ cat "${f%.path}.vmpid"; return; }
+		[ -f "$f" ] && [ "$(cat "$f")" = "$1" ] && [ -f "${f%.path}.vmpid" ] || continue
+		pid=$(cat "${f%.path}.vmpid")
+		kill -0 "$pid" 2>/dev/null && { echo "$pid"; return; }
 	done
 }
 
@@ -53,11 +55,13 @@ pty_owner() {
 # fakevm as the hypervisor (<domstatus pid>), which is what proves the pty is
 # the domain's; otherwise a plain <domain>, whose pty nothing proves.
 # DOMAIN_OWNER=PID names another hypervisor, DOMAIN_OWNER=none none at all.
+# The file goes to $DOMAIN_DIR (default $T/domains), written whole and
+# renamed into place, as libvirt writes its status files.
 domain_file() {
-	local owner=${DOMAIN_OWNER:-}
+	local owner=${DOMAIN_OWNER:-} dir=${DOMAIN_DIR:-$T/domains}
 	[ -n "$owner" ] || owner=$(pty_owner "$3")
 	[ "$owner" = none ] && owner=
-	mkdir -p "$T/domains"
+	mkdir -p "$dir"
 	{
 	[ -n "$owner" ] && echo "<domstatus state='running' reason='booted' pid='$owner'>"
 	cat <<XML
@@ -84,8 +88,8 @@ domain_file() {
 </domain>
 XML
 	[ -n "$owner" ] && echo "</domstatus>"
-	} > "$T/domains/$1.xml.tmp"
-	mv "$T/domains/$1.xml.tmp" "$T/domains/$1.xml"
+	} > "$dir/$1.xml.new"
+	mv "$dir/$1.xml.new" "$dir/$1.xml"
 }
 
 # CAPTURE_ALWAYS: the extra XML for domain_file that has the daemon capture
@@ -99,7 +103,8 @@ CAPTURE_ALWAYS="
 
 # broker_config [extra XML inside <conbroker>]: the daemon's config.  Set
 # before the call: CB_HISTORY, CB_STALE and CB_WRITER_TIMEOUT for <history>
-# and <sessions>, CB_LOCKDIR for a lock directory other than $T/lock.
+# and <sessions>, CB_LOCKDIR for a lock directory other than $T/lock,
+# CB_FOLLOW=no for a domains directory read only at start and on SIGHUP.
 broker_config() {
 	mkdir -p "$T/lock" "$T/domains"
 	cat > "$T/conbroker.xml" <<XML
@@ -109,7 +114,7 @@ broker_config() {
   <state dir='$T/state'/>
   <history size='${CB_HISTORY:-65536}'/>
   <sessions stale-after='${CB_STALE:-30}' writer-timeout='${CB_WRITER_TIMEOUT:-10}'/>
-  <domains dir='$T/domains'/>
+  <domains dir='$T/domains' follow='${CB_FOLLOW:-yes}'/>
   ${1:-}
 </conbroker>
 XML

@@ -49,7 +49,7 @@ static void test_full(void)
 	is_int(conf->stale_after, 45, "stale-after");
 	is_int(conf->writer_timeout, 5, "writer-timeout");
 	snprintf(dir, sizeof(dir), "%s", tc_fixture("config/../domains"));
-	is_str(conf->domains_dir, dir,
+	is_str(conf->ndomains_dirs == 1 ? conf->domains_dirs[0] : NULL, dir,
 	    "a relative domains dir is relative to the config file");
 	is_int(conf->ndomains, 8, "two inline domains and six from the dir");
 	if (conf->ndomains == 8) {
@@ -83,7 +83,7 @@ static void test_defaults(void)
 	is_int(conf->history_size, 65536, "default history");
 	is_int(conf->stale_after, 30, "default stale-after");
 	is_int(conf->writer_timeout, 10, "default writer-timeout");
-	ok(conf->domains_dir == NULL, "no domains dir");
+	ok(conf->ndomains_dirs == 0, "no domains dir");
 	is_int(conf->ndomains, 0, "no domains");
 	conf_free(conf);
 	conf_diags_free(&diags);
