@@ -8,10 +8,14 @@
 #
 # The test runs in a devpts instance of its own (a private mount namespace,
 # as root), so that no other program on the host takes a freed pty number
-# before the test hands it to its unrelated program.
+# before the test hands it to its unrelated program, and in a PID namespace
+# of its own, since choosing a PID (ns_last_pid) moves the PID counter back:
+# on the host, the next processes would get PIDs that other tests still
+# mean to stop, and be stopped in their place.
 if [ -z "${CB_PRIVATE_PTS:-}" ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null &&
-    unshare --mount --propagation private true 2>/dev/null; then
-	exec env CB_PRIVATE_PTS=1 unshare --mount --propagation private -- "$BASH" "$0" "$@"
+    unshare --mount --propagation private --pid --fork --mount-proc true 2>/dev/null; then
+	exec env CB_PRIVATE_PTS=1 unshare --mount --propagation private --pid --fork \
+		--mount-proc -- "$BASH" "$0" "$@"
 fi
 if [ -n "${CB_PRIVATE_PTS:-}" ]; then
 	mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts &&
