@@ -193,6 +193,10 @@ pipe_client() {
 	eval "PID_$name=\$(cat '$T/$name.pid')"
 	cleanup_pid "$(cat "$T/$name.pid")"
 }
+# fifo_send FIFO TEXT: TEXT to a FIFO whose reader should be there; fails
+# after 10 s instead of hanging when the reader has gone away.
+fifo_send() { timeout 10 sh -c 'printf "%s" "$1" > "$2"' fifo_send "$2" "$1"; }
+
 # pipe_send NAME TEXT: TEXT, as it is, to pipe_client NAME's input.
 pipe_send() { printf '%s' "$2" >> "$T/$1.feed"; }
 # pipe_eof NAME: end of input for pipe_client NAME.

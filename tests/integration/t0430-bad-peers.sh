@@ -28,7 +28,7 @@ dropped_for() {
 
 # writer_alive N: the writer's input still reaches the guest and comes back.
 writer_alive() {
-	printf 'still-here-%s\n' "$1" > "$T/writer.in"
+	fifo_send "$T/writer.in" "still-here-$1"$'\n' || return
 	wait_for 10 "grep -q 'still-here-$1' '$T/writer.out'"
 }
 

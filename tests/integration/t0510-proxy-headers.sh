@@ -63,7 +63,7 @@ LEGIT=$!
 cleanup_pid $LEGIT
 wait_for 10 "grep -q 'CN=ops.example (192.0.2.44:40000) via tls proxy 127.0.0.1:[0-9]* attached as writer (granted: force)' '$T/broker.log'"
 ok $? "a client with a verified CN attaches through the PROXY listener as writer"
-echo legit-first > "$T/legit.in"
+fifo_send "$T/legit.in" $'legit-first\n'
 wait_for 10 "grep -q legit-first '$T/legit.out'"
 ok $? "and its typing is echoed"
 
@@ -132,7 +132,7 @@ ok $? "the legitimate client is still attached"
 vm_ctl vm1 "say guest-still-here"
 wait_for 10 "grep -q guest-still-here '$T/legit.out'"
 ok $? "it still receives the guest's output"
-echo legit-last > "$T/legit.in"
+fifo_send "$T/legit.in" $'legit-last\n'
 wait_for 10 "grep -q legit-last '$T/legit.out'"
 ok $? "and its typing still reaches the guest and comes back"
 is "$(grep -c 'CN=ops.example (192.0.2.44:40000).*detached' "$T/broker.log")" 0 "it was never detached"
