@@ -350,40 +350,37 @@ static void conf_number(struct conf_loader *ld, const xmlNode *node,
 		    min, max, unit);
 }
 
-/* <locks dir>, <history size>, <sessions ...>. */
+/* <locks dir> or <state dir>: once, one absolute path, into *out. */
+static int conf_dir_setting(struct conf_loader *ld, const xmlNode *node,
+    const char *file, int *seen, const char *what, char **out)
+{
+	const char *dir;
+
+	conf_xml_check_attrs(ld, node, file, (const char *const[]){ "dir", NULL });
+	if (conf_once(ld, node, file, seen) ||
+	    (dir = conf_needs(ld, node, file, "dir")) == NULL)
+		return 0;
+	if (dir[0] != '/')
+		conf_diag(ld->diags, CONF_ERROR, file, conf_xml_line(node),
+		    "%s directory '%s' is not absolute", what, dir);
+	free(*out);
+	*out = conf_strdup(dir);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* <locks dir>, <state dir>, <history size>, <sessions ...>. */
 static int conf_setting(struct conf_loader *ld, const xmlNode *node,
     const char *file, struct conf_seen *seen)
 {
 	struct conf *conf = &ld->reg->pub;
 	unsigned long long n;
-	const char *dir;
 
-	if (conf_xml_is(node, "state")) {
-		conf_xml_check_attrs(ld, node, file,
-		    (const char *const[]){ "dir", NULL });
-		if (conf_once(ld, node, file, &seen->state) ||
-		    (dir = conf_needs(ld, node, file, "dir")) == NULL)
-			return 0;
-		if (dir[0] != '/')
-			conf_diag(ld->diags, CONF_ERROR, file, conf_xml_line(node),
-			    "state directory '%s' is not absolute", dir);
-		free(conf->state_dir);
-		conf->state_dir = conf_strdup(dir);
-		return conf->state_dir ? 0 : -ENOMEM;
-	}
-	if (conf_xml_is(node, "locks")) {
-		conf_xml_check_attrs(ld, node, file,
-		    (const char *const[]){ "dir", NULL });
-		if (conf_once(ld, node, file, &seen->locks) ||
-		    (dir = conf_needs(ld, node, file, "dir")) == NULL)
-			return 0;
-		if (dir[0] != '/')
-			conf_diag(ld->diags, CONF_ERROR, file, conf_xml_line(node),
-			    "lock directory '%s' is not absolute", dir);
-		free(conf->lock_dir);
-		conf->lock_dir = conf_strdup(dir);
-		return conf->lock_dir ? 0 : -ENOMEM;
-	}
+	if (conf_xml_is(node, "state"))
+		return conf_dir_setting(ld, node, file, &seen->state, "state",
+		    &conf->state_dir);
+	if (conf_xml_is(node, "locks"))
+		return conf_dir_setting(ld, node, file, &seen->locks, "lock",
+		    &conf->lock_dir);
 	if (conf_xml_is(node, "history")) {
 		conf_xml_check_attrs(ld, node, file,
 		    (const char *const[]){ "size", NULL });
