@@ -24,46 +24,9 @@ if [ -n "${CB_PRIVATE_PTS:-}" ]; then
 fi
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/lib-broker.sh"
+. "$TOP/tests/lib-squat.sh"
 
 [ -x "$CONBROKERD" ] || skip_all "no $CONBROKERD"
-
-# squat NAME INDEX [ptysquat options]: ptysquat takes /dev/pts/INDEX and
-# types a line into it; its PID is in SQUAT_NAME.
-squat() {
-	local name=$1 index=$2; shift 2
-	rm -f "$T/$name.squat"
-	"$HELPERS/ptysquat" --index "$index" --status "$T/$name.squat" "$@" &
-	local starter=$!
-	cleanup_pid $starter
-	wait_for 10 "grep -q '^ready ' '$T/$name.squat' 2>/dev/null || ! kill -0 $starter 2>/dev/null"
-	grep -q '^ready ' "$T/$name.squat" 2>/dev/null || { wait $starter; return $?; }
-	eval "SQUAT_$name=\$(awk '/^ready /{print \$2}' '$T/$name.squat')"
-	eval "cleanup_pid \$SQUAT_$name"
-}
-
-# squat_report NAME: what happened to the squatter's pty, one "key value"
-# line each (master, slave, termios, winsize).
-squat_report() {
-	local pid n
-	eval "pid=\$SQUAT_$1"
-	n=$(grep -c '^winsize ' "$T/$1.squat")
-	kill -USR1 "$pid"
-	wait_for 10 "[ \$(grep -c '^winsize ' '$T/$1.squat') -gt $n ]" || return 1
-	tail -n 4 "$T/$1.squat"
-}
-
-# untouched NAME PTY WHAT: the squatter's pty PTY was neither written to nor
-# read from nor changed, and no lock file names it.
-untouched() {
-	local report idx=${2##*/}
-	report=$(squat_report "$1")
-	is "$(printf '%s\n' "$report" | grep '^master ')" "master 0" "$3: not one byte written into $2"
-	is "$(printf '%s\n' "$report" | grep '^slave ')" "slave typed by another user" \
-		"$3: the other user's typed line was not read"
-	is "$(printf '%s\n' "$report" | grep '^termios ')" "termios same" "$3: its termios unchanged"
-	is "$(printf '%s\n' "$report" | grep '^winsize ')" "winsize same" "$3: its window size unchanged"
-	is "$(ls "$T/lock" | grep -E "^LCK\.\.(pts_|_pts_)?$idx\$")" "" "$3: no lock file for $2"
-}
 
 # stop_vm NAME: the fakevm exits, and its PID is free again.
 stop_vm() {
