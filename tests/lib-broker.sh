@@ -249,7 +249,7 @@ client_start() {
 	"$CONBROKER" -c "unix:$T/sock" console "$@" \
 		< "$T/$name.in" > "$out" 2> "$T/$name.err" &
 	eval "PID_$name=$!"; cleanup_pid $!
-	wait_for 10 "grep -q 'Connected to domain' '$T/$name.err'"
+	wait_for 10 "grep -q 'Connected to domain' '$T/$name.err' 2>/dev/null"
 }
 
 # client_end NAME: end of input for client_start NAME; fails unless the
