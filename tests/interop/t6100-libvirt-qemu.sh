@@ -80,6 +80,17 @@ QEMU_PID=$(cat "/run/libvirt/qemu/$VM.pid")
 kill -HUP "$BROKER_PID"
 wait_for 10 "[ \$(logged 'reloaded:') -ge 1 ]"
 
+# console_field DOMAIN CONSOLE FIELD: one field of that console in
+# `list --json` ("null" for a JSON null).
+console_field() {
+	cb list --json | python3 -c '
+import json, sys
+for e in json.load(sys.stdin):
+    if e["domain"] == sys.argv[1] and e["console"] == sys.argv[2]:
+        v = e.get(sys.argv[3])
+        print("null" if v is None else v)' "$1" "$2" "$3"
+}
+
 # consoles_of DOMAIN: "ALIAS PTY" per console, sorted, as conbroker lists them.
 consoles_of() {
 	cb list --json | python3 -c '
@@ -109,7 +120,7 @@ is "$(consoles_of "$VM")" "$want" "after SIGHUP: the consoles and ptys of libvir
 SERIAL=$(printf '%s\n' "$want" | awk '$1 == "serial0" {print $2}')
 is "$(virsh ttyconsole "$VM")" "$SERIAL" "serial0's pty is virsh ttyconsole's"
 is "$(list_field "$VM" uuid)" "$(virsh domuuid "$VM")" "the domain's UUID is libvirt's"
-is "$(list_field "$VM" state)" free "the serial console is free"
+is "$(console_field "$VM" serial0 state)" free "the serial console is free"
 
 # The same, read at the daemon's start.
 broker_stop
@@ -143,7 +154,7 @@ timeout 20 "$CONBROKER" -c "unix:$T/sock" console "$VM" < "$T/refused.in" > "$T/
 is "$?" 4 "conbroker console while virsh console holds it: exit 4"
 like "$(cat "$T/refused.err")" "$LIBVIRT_LOCK.*$lock_pid.*libvirtd" "the refusal names the lock file and libvirtd"
 diag "conbroker said: $(cat "$T/refused.err")"
-is "$(list_field "$VM" state)" locked "list: the serial console is locked"
+is "$(console_field "$VM" serial0 state)" locked "list: the serial console is locked"
 tmux_keys vc C-]
 is "$(tmux_exit vc)" 0 "virsh console leaves"
 check "libvirt's lock is gone" wait_for 10 "[ ! -e '$LIBVIRT_LOCK' ]"
@@ -157,7 +168,8 @@ is "$(tmux_exit vf1)" 1 "virsh console while conbroker holds it: refused"
 diag "virsh said: $(tmux_screen vf1 | grep -v '^$' | tr '\n' ' ')"
 tmux_start vf2 "virsh -c qemu:///system console $VM --force"
 is "$(tmux_exit vf2)" 1 "virsh console --force while conbroker holds it: refused"
-like "$(tmux_screen vf2)" "locked|lock" "libvirt's message says it is locked"
+like "$(tmux_screen vf2 | tr -d '\n')" "Requested device '$SERIAL' is locked by lock file '$LIBVIRT_LOCK' held by process $BROKER_PID" \
+	"libvirt's message names conbroker's lock file and conbrokerd"
 diag "virsh --force said: $(tmux_screen vf2 | grep -v '^$' | tr '\n' ' ')"
 printf 'echo "still-$((5 * 5))"\r' > "$T/hold.in"
 check "conbroker still has the serial port" wait_for 30 "grep -q still-25 '$T/hold.out'"
@@ -182,9 +194,17 @@ is "$(virsh list --all --name | grep -c .)" 0 "the transient domain is gone from
 
 # No reload: the daemon still names the old ptys.  An unrelated program
 # takes the serial port's old number and types a line.
-is "$(list_field "$VM" pty)" "$SERIAL" "without a reload, list still names $SERIAL"
+# Until the number is given again the pty does not exist: the console is
+# listed as hung up, and refused.
+is "$(console_field "$VM" serial0 pty)" "$SERIAL" "without a reload, list still names $SERIAL"
+check "$SERIAL is gone" test ! -e "$SERIAL"
+is "$(console_field "$VM" serial0 state)" hungup "list: the serial console's pty is gone, it is hung up"
+printf 'echo nobody\r' > "$T/c6.in"
+timeout 20 "$CONBROKER" -c "unix:$T/sock" console "$VM" < "$T/c6.in" > "$T/c6.out" 2> "$T/c6.err"
+is "$?" 7 "conbroker console while the pty is gone: refused with exit 7"
+diag "conbroker said: $(cat "$T/c6.err")"
 if squat owner "${SERIAL#/dev/pts/}"; then
-	is "$(list_field "$VM" state)" notrunning "list: the domain is not running"
+	is "$(console_field "$VM" serial0 state)" notrunning "list: the serial console is not running"
 	printf 'rm -rf /\r' > "$T/c7.in"
 	timeout 20 "$CONBROKER" -c "unix:$T/sock" console "$VM" < "$T/c7.in" > "$T/c7.out" 2> "$T/c7.err"
 	is "$?" 7 "conbroker console on the old number: refused with exit 7"
