@@ -22,8 +22,8 @@ libvirt_why_not() {
 	local p
 	[ "$(id -u)" = 0 ] || { echo "needs root: runs its own libvirtd"; return; }
 	[ -n "${CB_LIBVIRT_NS:-}" ] || { echo "needs private mount and network namespaces (unshare)"; return; }
-	for p in libvirtd virtlogd virsh qemu-system-x86_64 busybox tmux; do
-		PATH=$PATH:/usr/sbin:/sbin command -v $p >/dev/null ||
+	for p in libvirtd virtlogd virsh qemu-system-x86_64 busybox cpio tmux; do
+		PATH=$PATH:/usr/sbin:/sbin type -P $p >/dev/null ||
 			{ echo "no $p here (scripts/deps --test installs it)"; return; }
 	done
 	[ -x "$CONBROKERD" ] || { echo "no $CONBROKERD"; return; }

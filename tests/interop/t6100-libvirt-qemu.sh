@@ -192,10 +192,9 @@ check "QEMU is gone" wait_for 10 "[ ! -e /proc/$QEMU_PID ]"
 check "no lock file is left" wait_for 10 "[ -z \"\$(ls /var/lock | grep '^LCK')\" ]"
 is "$(virsh list --all --name | grep -c .)" 0 "the transient domain is gone from libvirt"
 
-# No reload: the daemon still names the old ptys.  An unrelated program
-# takes the serial port's old number and types a line.
-# Until the number is given again the pty does not exist: the console is
-# listed as hung up, and refused.
+# No reload: the daemon still names the old ptys.  Until the serial port's
+# number is given again its pty does not exist: the console is listed as hung
+# up, and refused.
 is "$(console_field "$VM" serial0 pty)" "$SERIAL" "without a reload, list still names $SERIAL"
 check "$SERIAL is gone" test ! -e "$SERIAL"
 is "$(console_field "$VM" serial0 state)" hungup "list: the serial console's pty is gone, it is hung up"
@@ -203,6 +202,8 @@ printf 'echo nobody\r' > "$T/c6.in"
 timeout 20 "$CONBROKER" -c "unix:$T/sock" console "$VM" < "$T/c6.in" > "$T/c6.out" 2> "$T/c6.err"
 is "$?" 7 "conbroker console while the pty is gone: refused with exit 7"
 diag "conbroker said: $(cat "$T/c6.err")"
+
+# An unrelated program takes the serial port's old number and types a line.
 if squat owner "${SERIAL#/dev/pts/}"; then
 	is "$(console_field "$VM" serial0 state)" notrunning "list: the serial console is not running"
 	printf 'rm -rf /\r' > "$T/c7.in"
