@@ -51,6 +51,7 @@ cat > "$T/conbroker.xml" <<XML
 <conbroker>
   <listen unix='$T/sock' mode='0600'/>
   <locks dir='/var/lock'/>
+  <state dir='$T/state'/>
   <history size='65536'/>
   <sessions stale-after='30' writer-timeout='10'/>
   <domains dir='/run/libvirt/qemu'/>
