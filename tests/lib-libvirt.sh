@@ -2,12 +2,13 @@
 #
 # Source after tests/lib.sh and tests/lib-broker.sh, in a test that has run
 # itself again in new mount and network namespaces (CB_LIBVIRT_NS=1, see
-# tests/interop/t6100-libvirt-qemu.sh) before anything else.  libvirt_setup then starts
-# virtlogd and libvirtd (nobody else's: CI has no systemd), whose state,
-# runtime, cache, log and config directories are private to the test's mount
-# namespace: libvirt's paths (/run/libvirt/qemu, /var/lock, ...) are the ones
-# it always uses, so the daemon under test sees them as on a real host, while
-# nothing of it shows outside the test, and several runs at once do not meet.
+# tests/interop/t6100-libvirt-qemu.sh) before anything else.  libvirt_setup
+# then starts virtlogd and libvirtd (nobody else's: CI has no systemd), whose
+# state, runtime, cache, log and config directories are private to the test's
+# mount namespace: libvirt's paths (/run/libvirt/qemu, /var/lock, ...) are
+# the ones it always uses, so the daemon under test sees them as on a real
+# host, while nothing of it shows outside the test, and several runs at once
+# do not meet.
 # The namespace has its own devpts instance too, so that a /dev/pts number the
 # test frees goes to the process it hands it to, not to a terminal elsewhere
 # on the host; hence its own /var/lock as well, where libvirt and conbrokerd
@@ -29,7 +30,8 @@ libvirt_why_not() {
 	[ -x "$CONBROKERD" ] || { echo "no $CONBROKERD"; return; }
 }
 
-# libvirt_private: the private directories and devices, in this namespace.
+# libvirt_private: the private directories and devpts, in this namespace
+# (/run among them, which libvirt_kvm needs).
 libvirt_private() {
 	local d
 	mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts /dev/pts &&
@@ -62,9 +64,9 @@ libvirt_private() {
 libvirt_kvm() {
 	[ -c /dev/kvm ] || return 1
 	getent group kvm >/dev/null || return 1
-	rm -f "$T/kvm"
-	mknod -m 0660 "$T/kvm" c "$((0x$(stat -c %t /dev/kvm)))" "$((0x$(stat -c %T /dev/kvm)))" &&
-		chgrp kvm "$T/kvm" && mount --bind "$T/kvm" /dev/kvm
+	# In the private /run, not in $T: /tmp may be mounted nodev.
+	mknod -m 0660 /run/kvm c "$((0x$(stat -c %t /dev/kvm)))" "$((0x$(stat -c %T /dev/kvm)))" &&
+		chgrp kvm /run/kvm && mount --bind /run/kvm /dev/kvm
 }
 
 # virsh ARGS...: libvirt's client, talking to this test's libvirtd.
@@ -75,7 +77,7 @@ virsh() { command virsh -q -c qemu:///system "$@"; }
 libvirt_setup() {
 	libvirt_private || { diag "cannot set up private libvirt directories"; return 1; }
 	LIBVIRT_KVM=
-	if [ -c /dev/kvm ]; then
+	if [ -e /dev/kvm ]; then
 		libvirt_kvm && LIBVIRT_KVM=1 || diag "cannot give libvirt's QEMU user /dev/kvm"
 	fi
 	PATH=$PATH:/usr/sbin:/sbin
