@@ -1,8 +1,8 @@
 #!/bin/bash
 # A real guest under a real libvirtd and QEMU.  conbrokerd's domains
 # directory is libvirt's live status directory, /run/libvirt/qemu, read at
-# its start and at SIGHUP (it does not follow the directory as VMs come and
-# go).  A busybox guest (scripts/guest) runs a shell on its 16550 serial port
+# its start and at SIGHUP only (follow='no': the directory is not followed as
+# VMs come and go).  A busybox guest (scripts/guest) runs a shell on its 16550 serial port
 # and one on its virtio console; under KVM when the guest really boots under
 # /dev/kvm here, else under TCG.
 #
@@ -46,7 +46,10 @@ TYPE=qemu
 [ "$ACCEL" = kvm ] && [ -n "$LIBVIRT_KVM" ] && TYPE=kvm
 
 # The daemon, on libvirt's own run directory and lock directory, started
-# before the guest: it has nothing to serve yet.
+# before the guest: it has nothing to serve yet.  It does not follow the
+# directory (follow='no'): what is checked here is what holds between two
+# reloads, the pty-ownership proof above all, which must not depend on the
+# daemon having seen libvirt remove a stopped domain's file.
 cat > "$T/conbroker.xml" <<XML
 <conbroker>
   <listen unix='$T/sock' mode='0600'/>
@@ -54,7 +57,7 @@ cat > "$T/conbroker.xml" <<XML
   <state dir='$T/state'/>
   <history size='65536'/>
   <sessions stale-after='30' writer-timeout='10'/>
-  <domains dir='/run/libvirt/qemu'/>
+  <domains dir='/run/libvirt/qemu' follow='no'/>
 </conbroker>
 XML
 SQUAT_LOCKDIR=/var/lock
@@ -78,6 +81,7 @@ check "the guest's init ran" eval "vm_log $VM serial0 | grep -q 'conbroker-guest
 QEMU_PID=$(cat "/run/libvirt/qemu/$VM.pid")
 
 # The live status file, read at SIGHUP.
+is "$(cb list --json)" "[]" "not followed: the running guest is not listed before SIGHUP"
 kill -HUP "$BROKER_PID"
 wait_for 10 "[ \$(logged 'reloaded:') -ge 1 ]"
 
