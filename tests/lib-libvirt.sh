@@ -97,6 +97,8 @@ libvirt_setup() {
 # vm_xml NAME TYPE: a guest with a 16550 serial port and a virtio console,
 # both ptys whose output libvirt also logs to /var/log/libvirt/qemu/NAME-*.log
 # (so that the test sees the guest boot without holding its ptys).
+# $VM_METADATA, when set, goes inside <domain> (conbroker's settings), and
+# $VM_CMDLINE replaces the guest's kernel command line.
 vm_xml() {
 	cat <<XML
 <domain type='$2'>
@@ -107,11 +109,12 @@ vm_xml() {
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>/var/lib/libvirt/boot/vmlinuz</kernel>
     <initrd>/var/lib/libvirt/boot/initrd.gz</initrd>
-    <cmdline>$(cat "$GUEST/cmdline")</cmdline>
+    <cmdline>${VM_CMDLINE:-$(cat "$GUEST/cmdline")}</cmdline>
   </os>
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>destroy</on_reboot>
   <on_crash>destroy</on_crash>
+  ${VM_METADATA:-}
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <controller type='usb' model='none'/>
