@@ -9,6 +9,7 @@
 #ifndef CONBROKER_CLIENT_H
 #define CONBROKER_CLIENT_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -120,6 +121,12 @@ void console_input(struct client *c, const uint8_t *data, size_t len);
 void console_escape(struct client *c);
 void console_eof(struct client *c);
 void console_resized(struct client *c);
+
+/* util.c: allocations that end the client when memory runs out. */
+void *xmalloc(size_t size);
+void *xreallocarray(void *old, size_t n, size_t size);
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* list.c */
 int list_run(struct client *c, int json);

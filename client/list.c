@@ -20,12 +20,8 @@ static struct {
 
 static char *list_strdup(struct proto_str s)
 {
-	char *d = malloc((size_t)s.len + 1);
+	char *d = xmalloc((size_t)s.len + 1);
 
-	if (d == NULL) {
-		fputs("conbroker: out of memory\n", stderr);
-		exit(EXIT_USAGE);
-	}
 	memcpy(d, s.ptr, s.len);
 	d[s.len] = '\0';
 	return d;
@@ -46,11 +42,7 @@ static void list_add(const struct proto_msg *m)
 
 	if (lst.n == lst.cap) {
 		lst.cap = lst.cap ? lst.cap * 2 : 16;
-		lst.rows = realloc(lst.rows, lst.cap * sizeof(*lst.rows));
-		if (lst.rows == NULL) {
-			fputs("conbroker: out of memory\n", stderr);
-			exit(EXIT_USAGE);
-		}
+		lst.rows = xreallocarray(lst.rows, lst.cap, sizeof(*lst.rows));
 	}
 	r = &lst.rows[lst.n++];
 	r->domain = list_strdup(m->u.entry.domain);

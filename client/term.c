@@ -219,11 +219,7 @@ void term_output(struct client *c, const uint8_t *data, size_t len)
 	}
 	if ((size_t)n == len)
 		return;
-	w = malloc(sizeof(*w) + len - (size_t)n);
-	if (w == NULL) {
-		client_finish(c, EXIT_USAGE, "out of memory");
-		return;
-	}
+	w = xmalloc(sizeof(*w) + len - (size_t)n);
 	w->len = len - (size_t)n;
 	memcpy(w->data, data + n, w->len);
 	b = uv_buf_init((char *)w->data, (unsigned)w->len);

@@ -41,11 +41,7 @@ static void client_lost(struct client *c)
 		}
 		return;
 	}
-	why = malloc(len);
-	if (why == NULL) {
-		client_finish(c, EXIT_UNREACHABLE, "the connection to %s was lost", c->uri);
-		return;
-	}
+	why = xmalloc(len);
 	client_lost_reason(c, why, len);
 	client_finish(c, EXIT_UNREACHABLE, "%s", why);
 	free(why);
@@ -97,8 +93,7 @@ void client_finish(struct client *c, int code, const char *fmt, ...)
 		c->ops->stop(c);
 	if (fmt != NULL) {
 		va_start(ap, fmt);
-		if (vasprintf(&c->exit_msg, fmt, ap) < 0)
-			c->exit_msg = NULL;
+		c->exit_msg = xvasprintf(fmt, ap);
 		va_end(ap);
 	}
 	term_stop(c);
@@ -159,9 +154,7 @@ static int client_write(struct client *c, const uv_buf_t *bufs, unsigned n)
 		return -EPIPE;
 	for (i = 0; i < n; i++)
 		total += bufs[i].len;
-	w = malloc(sizeof(*w) + total);
-	if (w == NULL)
-		return -ENOMEM;
+	w = xmalloc(sizeof(*w) + total);
 	w->c = c;
 	w->len = total;
 	for (i = 0; i < n; i++) {
@@ -333,7 +326,7 @@ static void client_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinf
 		    uv_strerror(status));
 		return;
 	}
-	conn = malloc(sizeof(*conn));
+	conn = xmalloc(sizeof(*conn));
 	conn->data = c;
 	uv_tcp_init(c->loop, &c->conn.tcp);
 	c->conn.handle.data = c;
@@ -366,15 +359,10 @@ static int client_connect_ext(struct client *c, const char *cmd)
 {
 	uv_process_options_t o;
 	uv_stdio_container_t io[3];
-	char *line = NULL;
-	char *args[] = { (char *)"/bin/sh", (char *)"-c", NULL, NULL };
+	char *line = xasprintf("exec %s", cmd);
+	char *args[] = { (char *)"/bin/sh", (char *)"-c", line, NULL };
 	int rc;
 
-	if (asprintf(&line, "exec %s", cmd) < 0) {
-		client_finish(c, EXIT_USAGE, "out of memory");
-		return 0;
-	}
-	args[2] = line;
 	uv_pipe_init(c->loop, &c->ext_in, 0);
 	uv_pipe_init(c->loop, &c->ext_out, 0);
 	memset(&o, 0, sizeof(o));
@@ -420,7 +408,7 @@ int client_connect(struct client *c, const char *uri)
 		uv_pipe_init(c->loop, &c->conn.pipe, 0);
 		c->conn.handle.data = c;
 		c->rd = c->wr = &c->conn.stream;
-		req = malloc(sizeof(*req));
+		req = xmalloc(sizeof(*req));
 		req->data = c;
 		uv_pipe_connect(req, &c->conn.pipe, uri + 5, client_on_connect);
 		return 0;
@@ -450,7 +438,7 @@ int client_connect(struct client *c, const char *uri)
 		return -EINVAL;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	gai = malloc(sizeof(*gai));
+	gai = xmalloc(sizeof(*gai));
 	gai->data = c;
 	return uv_getaddrinfo(c->loop, gai, client_on_resolved, host, port, &hints);
 }

@@ -37,10 +37,8 @@ static void console_on_poll(uv_poll_t *poll, int status, int events);
 struct console *console_new(struct server *s, const struct conf_domain *d,
     const struct conf_console *cc)
 {
-	struct console *c = calloc(1, sizeof(*c));
+	struct console *c = xcalloc(1, sizeof(*c));
 
-	if (c == NULL)
-		return NULL;
 	c->server = s;
 	c->domain = d;
 	c->conf = cc;
@@ -189,8 +187,8 @@ int console_open(struct console *c, struct lock_holder *holder, char **cause)
 	}
 	if (rc < 0)
 		return rc;
-	c->poll = malloc(sizeof(*c->poll));
-	if (c->poll == NULL || uv_poll_init(c->server->loop, c->poll, c->fd) < 0) {
+	c->poll = xmalloc(sizeof(*c->poll));
+	if (uv_poll_init(c->server->loop, c->poll, c->fd) < 0) {
 		free(c->poll);
 		c->poll = NULL;
 		*cause = xasprintf("%s: cannot watch the device", c->name);
@@ -463,11 +461,7 @@ int console_input(struct console *c, const uint8_t *data, size_t len)
 		if ((size_t)n == len)
 			return 1;
 	}
-	c->inbuf = realloc(c->inbuf, c->inlen + len - (size_t)n);
-	if (c->inbuf == NULL) {
-		log_err("%s: out of memory for input", c->name);
-		abort();
-	}
+	c->inbuf = xreallocarray(c->inbuf, c->inlen + len - (size_t)n, 1);
 	memcpy(c->inbuf + c->inlen, data + n, len - (size_t)n);
 	c->inlen += len - (size_t)n;
 	console_update(c);
@@ -524,15 +518,13 @@ void console_maybe_close(struct console *c)
 	now = server_now_ms(c->server);
 	since = now - c->last_input_ms;
 	if (c->last_input_ms != 0 && since < CONSOLE_INPUT_GRACE_MS) {
-		if (c->grace == NULL && (c->grace = malloc(sizeof(*c->grace))) != NULL) {
+		if (c->grace == NULL) {
+			c->grace = xmalloc(sizeof(*c->grace));
 			uv_timer_init(c->server->loop, c->grace);
 			c->grace->data = c;
 		}
-		if (c->grace != NULL) {
-			uv_timer_start(c->grace, console_on_grace,
-			    CONSOLE_INPUT_GRACE_MS - since, 0);
-			return;
-		}
+		uv_timer_start(c->grace, console_on_grace, CONSOLE_INPUT_GRACE_MS - since, 0);
+		return;
 	}
 	console_close(c);
 }

@@ -12,6 +12,7 @@
 #ifndef CONBROKER_DAEMON_H
 #define CONBROKER_DAEMON_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <termios.h>
@@ -252,6 +253,8 @@ int server_listen(struct server *s);
 void server_reload(struct server *s);
 void server_shutdown(struct server *s);
 void server_free(struct server *s);
+/* (Re)build the table that server_find_console reads. */
+void server_index(struct server *s);
 struct console *server_find_console(struct server *s, const struct conf_domain *d,
     const struct conf_console *c);
 uint64_t server_now_ms(const struct server *s);
@@ -294,8 +297,12 @@ void follow_stop(struct server *s);
 /* spawn.c: a process on a new pty, as a container runtime starts one. */
 int spawn_console(char *const argv[], int *master, pid_t *pid, char **cause);
 
-/* util.c */
+/* util.c: allocations that stop the daemon when memory runs out. */
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xreallocarray(void *old, size_t n, size_t size);
 char *xstrdup(const char *s);
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t wall_ms(void);
 void format_since(uint64_t ms, char *buf, size_t len);

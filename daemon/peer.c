@@ -53,9 +53,7 @@ struct peer *peer_new(struct server *s, enum peer_transport t, int proxy)
 
 	if (s->npeers >= s->conf->limits.connections)
 		return NULL;
-	p = calloc(1, sizeof(*p));
-	if (p == NULL)
-		return NULL;
+	p = xcalloc(1, sizeof(*p));
 	p->server = s;
 	p->transport = t;
 	p->proxy_pending = proxy;
@@ -268,11 +266,7 @@ static int peer_write(struct peer *p, uv_buf_t *bufs, unsigned nbufs)
 	done = (size_t)r;
 	if (done == total)
 		return 0;
-	w = malloc(sizeof(*w) + total - done);
-	if (w == NULL) {
-		peer_close(p, "out of memory");
-		return -ENOMEM;
-	}
+	w = xmalloc(sizeof(*w) + total - done);
 	w->peer = p;
 	w->len = total - done;
 	for (i = 0; i < nbufs; i++) {
@@ -301,11 +295,8 @@ int peer_send(struct peer *p, const struct proto_msg *m)
 	uv_buf_t b;
 	int rc;
 
-	if (need > sizeof(stackbuf)) {
-		buf = malloc(need);
-		if (buf == NULL)
-			return -ENOMEM;
-	}
+	if (need > sizeof(stackbuf))
+		buf = xmalloc(need);
 	n = proto_encode(m, buf, need);
 	if (n < 0) {
 		log_err("%s: cannot encode %s: %s", p->desc, proto_type_name(m->type),

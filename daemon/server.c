@@ -38,7 +38,7 @@ uint64_t server_now_ms(const struct server *s)
 }
 
 /* Index the consoles by registry position, so lookups cost nothing. */
-static int server_index(struct server *s)
+void server_index(struct server *s)
 {
 	const struct conf *conf = s->conf;
 	size_t i, j, total = 0;
@@ -46,12 +46,10 @@ static int server_index(struct server *s)
 
 	free(s->domain_base);
 	free(s->index);
-	s->domain_base = calloc(conf->ndomains + 1, sizeof(*s->domain_base));
+	s->domain_base = xcalloc(conf->ndomains + 1, sizeof(*s->domain_base));
 	for (i = 0; i < conf->ndomains; i++)
 		total += conf->domains[i].nconsoles;
-	s->index = calloc(total + 1, sizeof(*s->index));
-	if (s->domain_base == NULL || s->index == NULL)
-		return -ENOMEM;
+	s->index = xcalloc(total + 1, sizeof(*s->index));
 	total = 0;
 	for (i = 0; i < conf->ndomains; i++) {
 		s->domain_base[i] = total;
@@ -62,7 +60,6 @@ static int server_index(struct server *s)
 		j = (size_t)(c->conf - c->domain->consoles);
 		s->index[s->domain_base[i] + j] = c;
 	}
-	return 0;
 }
 
 struct console *server_find_console(struct server *s, const struct conf_domain *d,
@@ -85,10 +82,6 @@ static struct console *server_add_console(struct server *s, const struct conf_do
 	if (cc->type == CONF_CONSOLE_UNSUPPORTED)
 		return NULL;
 	c = console_new(s, d, cc);
-	if (c == NULL) {
-		log_err("out of memory for console %s/%s", d->name, cc->alias);
-		abort();
-	}
 	c->next = s->consoles;
 	s->consoles = c;
 	return c;
@@ -153,8 +146,7 @@ int server_init(struct server *s, uv_loop_t *loop, struct conf *conf)
 	for (i = 0; i < conf->ndomains; i++)
 		for (j = 0; j < conf->domains[i].nconsoles; j++)
 			server_add_console(s, &conf->domains[i], &conf->domains[i].consoles[j]);
-	if (server_index(s) < 0)
-		return -ENOMEM;
+	server_index(s);
 	uv_signal_init(loop, &s->sig_term);
 	uv_signal_init(loop, &s->sig_int);
 	uv_signal_init(loop, &s->sig_hup);
@@ -185,16 +177,12 @@ static void server_refuse(struct listener *l)
 	uv_handle_t *h;
 
 	if (l->transport == PEER_UNIX) {
-		h = malloc(sizeof(uv_pipe_t));
-		if (h != NULL)
-			uv_pipe_init(l->server->loop, (uv_pipe_t *)h, 0);
+		h = xmalloc(sizeof(uv_pipe_t));
+		uv_pipe_init(l->server->loop, (uv_pipe_t *)h, 0);
 	} else {
-		h = malloc(sizeof(uv_tcp_t));
-		if (h != NULL)
-			uv_tcp_init(l->server->loop, (uv_tcp_t *)h);
+		h = xmalloc(sizeof(uv_tcp_t));
+		uv_tcp_init(l->server->loop, (uv_tcp_t *)h);
 	}
-	if (h == NULL)
-		return;
 	uv_accept(&l->io.stream, (uv_stream_t *)h);
 	uv_close(h, server_refused_closed);
 	log_limited(&rl, LOG_LVL_WARN, "%s: connection limit reached (%u connections):"
@@ -376,7 +364,7 @@ int server_listen(struct server *s)
 
 		if (cl->type == CONF_LISTEN_UNIX && s->socket_override && unix_done)
 			continue;
-		l = calloc(1, sizeof(*l));
+		l = xcalloc(1, sizeof(*l));
 		l->server = s;
 		l->io.handle.data = l;
 		if (cl->type == CONF_LISTEN_UNIX) {
@@ -393,7 +381,7 @@ int server_listen(struct server *s)
 			    l->proxy ? " (PROXY protocol required)" : "");
 	}
 	if (rc == 0 && !unix_done && s->socket_override) {
-		l = calloc(1, sizeof(*l));
+		l = xcalloc(1, sizeof(*l));
 		l->server = s;
 		l->io.handle.data = l;
 		rc = server_listen_unix(s, l, NULL, s->socket_override, &cause);

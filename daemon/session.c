@@ -44,11 +44,10 @@ static void session_error(struct peer *p, uint32_t code, const char *fmt, ...)
 	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	log_info("refused %s: %s", session_who(p), msg ? msg : "(out of memory)");
-	peer_send_status(p, PROTO_ERROR, code, msg ? msg : "out of memory");
+	log_info("refused %s: %s", session_who(p), msg);
+	peer_send_status(p, PROTO_ERROR, code, msg);
 	free(msg);
 }
 

@@ -21,9 +21,7 @@ static char **spawn_env(void)
 
 	while (environ[n] != NULL)
 		n++;
-	env = calloc(n + 2, sizeof(*env));
-	if (env == NULL)
-		return NULL;
+	env = xcalloc(n + 2, sizeof(*env));
 	for (i = 0; i < n; i++)
 		if (strncmp(environ[i], "TERM=", 5) != 0)
 			env[j++] = environ[i];
@@ -99,7 +97,7 @@ int spawn_console(char *const argv[], int *master, pid_t *pid, char **cause)
 	env = spawn_env();
 	m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 ||
-	    ptsname_r(m, slave, sizeof(slave)) != 0 || env == NULL) {
+	    ptsname_r(m, slave, sizeof(slave)) != 0) {
 		rc = -errno;
 		*cause = xasprintf("cannot allocate a pty for %s: %s", argv[0], strerror(errno));
 		goto out;

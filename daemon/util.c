@@ -1,5 +1,6 @@
 /* util: small helpers shared by the daemon's files. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,45 @@ static void util_oom(void)
 	abort();
 }
 
+/*
+ * The daemon's allocation policy: bookkeeping (objects, write requests,
+ * index tables) comes from these wrappers, which stop the daemon with a
+ * message when memory runs out, since no caller can do anything useful with
+ * half an object.  The one allocation sized by the configuration, a
+ * console's history ring, is checked instead and refuses the OPEN.
+ */
+void *xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	if (p == NULL)
+		util_oom();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		util_oom();
+	return p;
+}
+
+void *xreallocarray(void *old, size_t n, size_t size)
+{
+	size_t total;
+	void *p;
+
+	if (size != 0 && n > SIZE_MAX / size)
+		util_oom();
+	total = n * size;
+	p = realloc(old, total != 0 ? total : 1);
+	if (p == NULL)
+		util_oom();
+	return p;
+}
+
 char *xstrdup(const char *s)
 {
 	char *d = strdup(s ? s : "");
@@ -23,17 +63,23 @@ char *xstrdup(const char *s)
 	return d;
 }
 
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	char *s;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		util_oom();
+	return s;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	s = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		util_oom();
 	return s;
 }
 
