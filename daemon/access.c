@@ -45,6 +45,30 @@ static void access_format_addr(struct peer *p, unsigned port)
 	    p->family == AF_INET6 ? "[" : "", host, p->family == AF_INET6 ? "]" : "");
 }
 
+/*
+ * The supplementary groups of a Unix peer.  The kernel answers ERANGE with
+ * the size it needs when the buffer is short: ask again with that size, so a
+ * user in many groups keeps every group grant.
+ */
+static void access_groups(struct peer *p, int fd)
+{
+	socklen_t len = 64 * sizeof(gid_t);
+	int tries;
+
+	for (tries = 0; tries < 4; tries++) {
+		p->groups = xreallocarray(p->groups, len / sizeof(gid_t) + 1, sizeof(gid_t));
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, p->groups, &len) == 0) {
+			p->ngroups = (int)(len / sizeof(gid_t));
+			return;
+		}
+		if (errno != ERANGE)
+			break;
+	}
+	log_warn("%s: cannot read the supplementary groups of the peer: %s", p->desc,
+	    strerror(errno));
+	p->ngroups = 0;
+}
+
 /* A Unix peer: uid, pid, primary and supplementary groups. */
 static void access_identify_unix(struct peer *p)
 {
@@ -64,13 +88,11 @@ static void access_identify_unix(struct peer *p)
 	p->uid = cred.uid;
 	p->pid = cred.pid;
 	p->gid = cred.gid;
-	len = sizeof(p->groups);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, p->groups, &len) == 0)
-		p->ngroups = (int)(len / sizeof(gid_t));
 	getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &res);
 	snprintf(p->desc, sizeof(p->desc), "uid %u (%s) pid %d via unix",
 	    (unsigned)cred.uid, res ? res->pw_name : "?", (int)cred.pid);
 	snprintf(p->ident, sizeof(p->ident), "uid %u", (unsigned)cred.uid);
+	access_groups(p, fd);
 }
 
 /* Who is on the other end, for every log line, message and decision. */

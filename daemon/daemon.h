@@ -80,7 +80,7 @@ struct peer {
 	uid_t uid;
 	pid_t pid;
 	gid_t gid;                 /* unix: primary group */
-	gid_t groups[64];          /* unix: supplementary groups (SO_PEERGROUPS) */
+	gid_t *groups;             /* unix: supplementary groups (SO_PEERGROUPS) */
 	int ngroups;
 	int family;                /* tcp: AF_INET or AF_INET6 of addr_bin */
 	unsigned char addr_bin[16];

@@ -174,6 +174,7 @@ static void peer_on_handle_closed(uv_handle_t *h)
 	if (--p->handles > 0)
 		return;
 	proto_reader_free(&p->reader);
+	free(p->groups);
 	free(p->end_msg);
 	free(p);
 }
