@@ -71,7 +71,11 @@ struct client {
 
 /* transport.c */
 const char *client_default_uri(void);
-int client_connect(struct client *c, const char *uri);
+/* Connect to c->uri; a malformed URI ends the client with code 1. */
+void client_start_connect(struct client *c);
+int client_exit_code(uint32_t proto_code);
+/* An ERROR or CLOSED frame ends the command with its code and message. */
+void client_finish_status(struct client *c, const struct proto_msg *m);
 int client_send(struct client *c, const struct proto_msg *m);
 int client_send_data(struct client *c, const uint8_t *data, size_t len);
 void client_pause(struct client *c, int paused);

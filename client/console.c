@@ -120,12 +120,7 @@ static void console_message(struct client *c, const struct proto_msg *m)
 		break;
 	case PROTO_ERROR:
 	case PROTO_CLOSED:
-		if (m->u.status.code == PROTO_CODE_OK && m->type == PROTO_CLOSED)
-			client_finish(c, EXIT_OK, NULL);
-		else
-			client_finish(c, (int)(m->u.status.code <= EXIT_DENIED ?
-			    m->u.status.code : EXIT_USAGE), "%.*s", m->u.status.message.len,
-			    m->u.status.message.ptr);
+		client_finish_status(c, m);
 		break;
 	default:
 		break;
@@ -177,7 +172,6 @@ void console_resized(struct client *c)
 int console_run(struct client *c, const struct console_opts *o)
 {
 	struct term_opts to = { .escape = o->escape, .readonly = o->readonly };
-	int rc;
 
 	cons.opts = *o;
 	c->ops = &console_ops;
@@ -186,9 +180,6 @@ int console_run(struct client *c, const struct console_opts *o)
 	cons.heartbeat.data = cons.linger.data = c;
 	cons.timers = 1;
 	term_start(c, &to);
-	rc = client_connect(c, c->uri);
-	if (rc < 0)
-		client_finish(c, EXIT_USAGE, "bad URI '%s': use unix:PATH, tcp:HOST:PORT"
-		    " or ext:COMMAND", c->uri);
+	client_start_connect(c);
 	return 0;
 }

@@ -179,8 +179,7 @@ static void list_message(struct client *c, const struct proto_msg *m)
 			list_print_table();
 		client_finish(c, EXIT_OK, NULL);
 	} else if (m->type == PROTO_ERROR) {
-		client_finish(c, (int)(m->u.status.code <= EXIT_DENIED ? m->u.status.code
-		    : EXIT_USAGE), "%.*s", m->u.status.message.len, m->u.status.message.ptr);
+		client_finish_status(c, m);
 	}
 }
 
@@ -211,8 +210,6 @@ int list_run(struct client *c, int json)
 {
 	lst.json = json;
 	c->ops = &list_ops;
-	if (client_connect(c, c->uri) < 0)
-		client_finish(c, EXIT_USAGE, "bad URI '%s': use unix:PATH, tcp:HOST:PORT"
-		    " or ext:COMMAND", c->uri);
+	client_start_connect(c);
 	return 0;
 }

@@ -394,7 +394,7 @@ static int client_connect_ext(struct client *c, const char *cmd)
 }
 
 /* Start connecting; failures end the client with exit code 5 (or 8). */
-int client_connect(struct client *c, const char *uri)
+static int client_connect(struct client *c, const char *uri)
 {
 	uv_connect_t *req;
 	uv_getaddrinfo_t *gai;
@@ -441,4 +441,30 @@ int client_connect(struct client *c, const char *uri)
 	gai = xmalloc(sizeof(*gai));
 	gai->data = c;
 	return uv_getaddrinfo(c->loop, gai, client_on_resolved, host, port, &hints);
+}
+
+/* Connect to c->uri; a URI of no known form ends the client with code 1. */
+void client_start_connect(struct client *c)
+{
+	if (client_connect(c, c->uri) < 0)
+		client_finish(c, EXIT_USAGE, "bad URI '%s': use unix:PATH, tcp:HOST:PORT"
+		    " or ext:COMMAND", c->uri);
+}
+
+/* The exit code for a status code from the broker: the same numbers, and
+ * codes this client does not know are an internal error. */
+int client_exit_code(uint32_t code)
+{
+	return code <= EXIT_DENIED ? (int)code : EXIT_USAGE;
+}
+
+/* An ERROR or CLOSED from the broker ends the command with its code and
+ * message; a CLOSED with code 0 is a normal end, said nothing about. */
+void client_finish_status(struct client *c, const struct proto_msg *m)
+{
+	if (m->type == PROTO_CLOSED && m->u.status.code == PROTO_CODE_OK)
+		client_finish(c, EXIT_OK, NULL);
+	else
+		client_finish(c, client_exit_code(m->u.status.code), "%.*s",
+		    m->u.status.message.len, m->u.status.message.ptr);
 }
