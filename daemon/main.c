@@ -113,14 +113,21 @@ static void main_raise_fd_limit(void)
 static void main_ready(int fd)
 {
 	const char *ns = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 
 	if (fd >= 0) {
 		if (write(fd, "READY\n", 6) < 0)
 			log_warn("cannot write to the ready descriptor: %s", strerror(errno));
 		close(fd);
 	}
-	if (ns != NULL && (ns[0] == '/' || ns[0] == '@') && strlen(ns) < 108) {
-		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (ns != NULL && strlen(ns) > sizeof(sun.sun_path)) {
+		log_warn("NOTIFY_SOCKET is longer than a socket address (%zu bytes):"
+		    " not notifying", sizeof(sun.sun_path));
+		ns = NULL;
+	}
+	/* Linux takes a name that fills sun_path without a terminating NUL,
+	 * and an abstract name ('@' here) is counted, not terminated. */
+	if (ns != NULL && (ns[0] == '/' || ns[0] == '@')) {
 		int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(ns));
 
