@@ -43,6 +43,7 @@ struct console *console_new(struct server *s, const struct conf_domain *d,
 	c->domain = d;
 	c->conf = cc;
 	c->fd = -1;
+	TAILQ_INIT(&c->watchers);
 	c->name = xasprintf("%s/%s", d->name, cc->alias);
 	c->state = CONSOLE_CLOSED;
 	return c;
@@ -286,12 +287,10 @@ static void console_on_watch_timer(uv_timer_t *t)
 /* Send to every watcher of a console (a pump may end the session). */
 static void console_pump_watchers_of(struct console *c)
 {
-	struct peer *p, *next;
+	struct session *s, *next;
 
-	for (p = c->watchers; p != NULL; p = next) {
-		next = p->next_watcher;
-		session_pump(p);
-	}
+	TAILQ_FOREACH_SAFE(s, &c->watchers, entry, next)
+		session_pump(s);
 }
 
 void console_pump_watchers(struct server *s)
@@ -484,12 +483,10 @@ void console_resize(struct console *c, uint16_t rows, uint16_t cols)
 /* End every session: each gets what the ring still holds, then the reason. */
 void console_end_all(struct console *c, uint32_t code, const char *message)
 {
-	struct peer *p, *next;
+	struct session *s, *next;
 
-	for (p = c->watchers; p != NULL; p = next) {
-		next = p->next_watcher;
-		session_end(p, code, message);
-	}
+	TAILQ_FOREACH_SAFE(s, &c->watchers, entry, next)
+		session_end(s, code, message);
 	if (c->writer != NULL)
 		session_end(c->writer, code, message);
 }
@@ -509,7 +506,8 @@ void console_maybe_close(struct console *c)
 {
 	uint64_t now, since;
 
-	if (c->state != CONSOLE_OPEN || c->writer != NULL || c->watchers != NULL || c->busy)
+	if (c->state != CONSOLE_OPEN || c->writer != NULL || !TAILQ_EMPTY(&c->watchers) ||
+	    c->busy)
 		return;
 	if (c->conf->capture == CONF_CAPTURE_ALWAYS || c->conf->type == CONF_CONSOLE_SPAWN)
 		return;

@@ -14,6 +14,7 @@
 
 #include <stdarg.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/types.h>
 #include <termios.h>
 #include <sys/ioctl.h>
@@ -24,7 +25,17 @@
 #include "proto/proto.h"
 
 struct console;
+struct peer;
 struct server;
+struct session;
+
+/* glibc's sys/queue.h lacks the variant that allows removing the element. */
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
 
 /* log.c: one line per event on stderr, systemd style. */
 enum log_level { LOG_LVL_ERR = 3, LOG_LVL_WARN = 4, LOG_LVL_INFO = 6, LOG_LVL_DEBUG = 7 };
@@ -64,6 +75,20 @@ void ring_commit(struct ring *r, size_t n);
 /* A connection from a client: before, during and after a session. */
 enum peer_transport { PEER_UNIX, PEER_TCP };
 
+/*
+ * What the owner of a peer (session.c) hears from it.  peer.c knows the
+ * socket, the handshake, the frames and the write queue, and nothing of
+ * consoles: every frame after the hello goes to frame().
+ */
+struct peer_ops {
+	/* A frame after the hello; -1 when the peer was closed meanwhile. */
+	int (*frame)(struct peer *p, const struct proto_msg *m);
+	/* Queued output was written: there is room for more. */
+	void (*drained)(struct peer *p);
+	/* The connection is going away: forget it now. */
+	void (*closed)(struct peer *p);
+};
+
 struct peer {
 	struct server *server;
 	union {
@@ -93,22 +118,10 @@ struct peer {
 	int paused;                /* input held back: the pty is full */
 	int reading;
 	size_t queued;             /* bytes handed to uv_write, not yet written */
-
-	/* Session state, when attached to a console. */
-	struct console *console;
-	int writer;                /* 1: the writer, 0: a watcher */
-	int lossy;                 /* a writer demoted to the watchers' rule */
-	uint64_t cursor;           /* next ring offset to send */
-	uint64_t since_ms;         /* attached at (wall clock, ms) */
-	uint64_t last_input_ms;    /* last DATA (loop time) */
 	uint64_t last_alive_ms;    /* last frame of any kind (loop time) */
-	uint64_t last_progress_ms; /* last time output to this peer moved on */
-	int ending;                /* send the rest, then CLOSED end_code */
-	uint32_t end_code;
-	char *end_msg;
-	int ro_noticed;            /* a watcher was told its input is ignored */
+	const struct peer_ops *ops;
+	void *data;                /* the owner's: the session, once attached */
 	int handles;               /* open libuv handles, freed at zero */
-	struct peer *next_watcher;
 	struct peer *prev, *next;  /* in server->peers */
 	struct peer *hs_prev, *hs_next; /* in server->handshaking, oldest first */
 };
@@ -140,8 +153,8 @@ struct console {
 	int saved_ws_valid;
 	uint8_t *inbuf;                   /* writer input the pty did not take */
 	size_t inlen, inoff;
-	struct peer *writer;
-	struct peer *watchers;
+	struct session *writer;
+	TAILQ_HEAD(, session) watchers;
 	unsigned nwatchers;
 	uint64_t hungup_at;
 	int hup_pending;                  /* HUP seen while reading was held back */
@@ -179,24 +192,48 @@ void console_schedule_watchers(struct console *c);
 /* The spawned child of a console exited. */
 int console_reap(struct server *s, pid_t pid, int status);
 
-/* session.c: a peer attached to a console. */
-void session_open(struct peer *p, const struct proto_msg *m);
+/*
+ * session.c: a client attached to a console, as its writer or a watcher.  A
+ * session is allocated at OPEN and belongs to its console while attached;
+ * once it has left, it waits on the server's list of ended sessions and is
+ * freed at the end of the loop turn, so no callback sees freed memory.
+ */
+enum session_role { SESSION_WRITER, SESSION_WATCHER };
+
+struct session {
+	struct server *server;
+	struct peer *peer;         /* NULL once the session has left */
+	struct console *console;   /* NULL once the session has left */
+	enum session_role role;
+	int lossy;                 /* a writer demoted to the watchers' rule */
+	uint64_t cursor;           /* next ring offset to send */
+	uint64_t since_ms;         /* attached at (wall clock, ms) */
+	uint64_t last_input_ms;    /* last DATA (loop time) */
+	uint64_t last_progress_ms; /* last time output to this session moved on */
+	int ending;                /* send the rest, then CLOSED end_code */
+	uint32_t end_code;
+	char *end_msg;
+	int ro_noticed;            /* a watcher was told its input is ignored */
+	TAILQ_ENTRY(session) entry; /* in console->watchers, then server->ended */
+};
+
+/* What a peer's frames, drains and closes do: server.c hands it to peers. */
+extern const struct peer_ops session_peer_ops;
 /* Leave the console at once, send CLOSED, close the connection. */
-void session_detach(struct peer *p, uint32_t code, const char *message);
+void session_detach(struct session *s, uint32_t code, const char *message);
 /* Deliver what the ring still holds for this session, then CLOSED. */
-void session_end(struct peer *p, uint32_t code, const char *message);
-/* Leave the console without a word (the connection is going away). */
-void session_leave(struct peer *p);
+void session_end(struct session *s, uint32_t code, const char *message);
 /* Send what the ring holds for this session, within the output budget. */
-void session_pump(struct peer *p);
+void session_pump(struct session *s);
 /* The pty took the pending input: let the writer's input flow again. */
-void session_resume_input(struct peer *p);
-void session_list(struct peer *p, const struct proto_msg *m);
+void session_resume_input(struct session *s);
 /* Check writers for staleness and for having stopped reading. */
 void session_tick(struct server *s);
-int session_is_stale(const struct peer *p);
+int session_is_stale(const struct session *s);
+/* Free the sessions that have left (at the end of a loop turn). */
+void session_free_ended(struct server *srv);
 /* Describe a session's owner for messages: "uid 0 (root) pid 42 via unix". */
-const char *session_who(const struct peer *p);
+const char *session_who(const struct session *s);
 
 /* peer.c: connections. */
 struct peer *peer_new(struct server *s, enum peer_transport t, int proxy);
@@ -209,8 +246,9 @@ int peer_send_data(struct peer *p, const uint8_t *data, size_t len);
 int peer_send_status(struct peer *p, uint16_t type, uint32_t code, const char *msg);
 int peer_send_notice(struct peer *p, uint32_t kind, uint64_t count, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Process input frames already buffered (after a pause ends). */
-void peer_process(struct peer *p);
+/* Hold back the peer's input (the pty is full), and let it flow again. */
+void peer_pause(struct peer *p);
+void peer_resume(struct peer *p);
 
 /* Output budget per session: what may be queued to the socket at once. */
 #define PEER_OUTPUT_BUDGET (256 * 1024)
@@ -242,6 +280,8 @@ struct server {
 	struct follow_dir *follow;     /* the domains directories followed */
 	uv_timer_t follow_timer;       /* a reload once a burst of changes settles */
 	uint64_t follow_first_ms;      /* loop time of the burst's first change */
+	uv_check_t turn;               /* end of every loop turn */
+	TAILQ_HEAD(, session) ended;   /* sessions that left, freed at the turn's end */
 	struct console *watch_dirty;   /* consoles whose watchers wait for it */
 	uint64_t next_peer_id;
 	unsigned heartbeat_ms;

@@ -1,6 +1,8 @@
 /*
- * peer: one client connection — reading frames, dispatching them, writing
- * frames back with bounded buffering, and closing cleanly.
+ * peer: one client connection — the PROXY header and the hello, reading
+ * frames and handing them to the peer's owner (struct peer_ops), writing
+ * frames back with bounded buffering, and closing cleanly.  It knows nothing
+ * of consoles or sessions.
  */
 #include <errno.h>
 #include <pwd.h>
@@ -27,6 +29,7 @@ struct peer_write {
 };
 
 static void peer_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+static void peer_process(struct peer *p);
 static void peer_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
 static void peer_hs_unlink(struct peer *p)
@@ -175,7 +178,6 @@ static void peer_on_handle_closed(uv_handle_t *h)
 		return;
 	proto_reader_free(&p->reader);
 	free(p->groups);
-	free(p->end_msg);
 	free(p);
 }
 
@@ -187,8 +189,9 @@ void peer_close(struct peer *p, const char *why)
 		return;
 	if (why != NULL)
 		log_info("%s: closing connection: %s", p->desc, why);
-	session_leave(p);
 	p->closing = 1;
+	if (p->ops != NULL && p->ops->closed != NULL)
+		p->ops->closed(p);
 	peer_hs_unlink(p);
 	s->npeers--;
 	if (p->prev)
@@ -235,13 +238,8 @@ static void peer_on_write(uv_write_t *req, int status)
 			peer_close(p, NULL);
 		return;
 	}
-	if (p->console == NULL)
-		return;
-	/* A watcher in a crowd waits for the crowd's next turn. */
-	if (!p->writer && !p->ending && console_watchers_coalesced(p->console))
-		console_schedule_watchers(p->console);
-	else
-		session_pump(p);
+	if (p->ops != NULL && p->ops->drained != NULL)
+		p->ops->drained(p);
 }
 
 /* Write now what the socket takes; queue a copy of the rest. */
@@ -390,23 +388,6 @@ static int peer_hello(struct peer *p, const struct proto_msg *m)
 	return peer_send(p, &r);
 }
 
-/* Writer input; a watcher's is ignored, and it is told so once. */
-static void peer_data(struct peer *p, const struct proto_msg *m)
-{
-	if (p->console == NULL)
-		return;
-	if (!p->writer) {
-		if (!p->ro_noticed)
-			peer_send_notice(p, PROTO_NOTICE_INFO, 0,
-			    "read-only session: input is ignored");
-		p->ro_noticed = 1;
-		return;
-	}
-	p->last_input_ms = server_now_ms(p->server);
-	if (!console_input(p->console, m->u.data.ptr, m->u.data.len))
-		p->paused = 1;
-}
-
 /* One frame from the client.  Returns -1 when the peer was dropped. */
 static int peer_dispatch(struct peer *p, const struct proto_msg *m)
 {
@@ -418,32 +399,7 @@ static int peer_dispatch(struct peer *p, const struct proto_msg *m)
 		}
 		return peer_hello(p, m) < 0 ? -1 : 0;
 	}
-	switch (m->type) {
-	case PROTO_OPEN:
-		session_open(p, m);
-		break;
-	case PROTO_DATA:
-		peer_data(p, m);
-		break;
-	case PROTO_RESIZE:
-		if (p->console != NULL && p->writer)
-			console_resize(p->console, m->u.resize.rows, m->u.resize.cols);
-		break;
-	case PROTO_HEARTBEAT:
-		break;
-	case PROTO_DETACH:
-		session_detach(p, PROTO_CODE_OK, "detached");
-		return -1;
-	case PROTO_LIST:
-		session_list(p, m);
-		break;
-	default:
-		log_info("%s: dropping connection: unexpected %s frame", p->desc,
-		    proto_type_name(m->type));
-		peer_close(p, NULL);
-		return -1;
-	}
-	return 0;
+	return p->ops->frame(p, m);
 }
 
 /* Handle the complete frames buffered so far, unless input is paused. */
@@ -468,7 +424,7 @@ static int peer_prehello_ok(struct peer *p)
 	return len <= PEER_PREHELLO_MAX;
 }
 
-void peer_process(struct peer *p)
+static void peer_process(struct peer *p)
 {
 	struct proto_msg m;
 	const char *why = "malformed frame";
@@ -501,6 +457,20 @@ void peer_process(struct peer *p)
 		p->reading = 1;
 		uv_read_start(&p->io.stream, peer_on_alloc, peer_on_read);
 	}
+}
+
+void peer_pause(struct peer *p)
+{
+	p->paused = 1;
+}
+
+/* Input may flow again: handle the frames that waited, then read on. */
+void peer_resume(struct peer *p)
+{
+	if (!p->paused)
+		return;
+	p->paused = 0;
+	peer_process(p);
 }
 
 static void peer_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -540,7 +510,7 @@ static void peer_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
 			    " middle of its PROXY header" : "the client went away in the"
 			    " middle of a frame");
 		else
-			peer_close(p, p->console ? "the client went away" : NULL);
+			peer_close(p, p->data != NULL ? "the client went away" : NULL);
 	} else if (nread < 0) {
 		peer_close(p, uv_strerror((int)nread));
 	}

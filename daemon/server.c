@@ -134,6 +134,12 @@ static void server_on_tick(uv_timer_t *t)
 	follow_retry(t->data);
 }
 
+/* After the loop turn's I/O: what ended during it is freed now. */
+static void server_on_turn(uv_check_t *h)
+{
+	session_free_ended(h->data);
+}
+
 int server_init(struct server *s, uv_loop_t *loop, struct conf *conf)
 {
 	size_t i, j;
@@ -158,6 +164,10 @@ int server_init(struct server *s, uv_loop_t *loop, struct conf *conf)
 	uv_signal_start(&s->sig_chld, server_on_signal, SIGCHLD);
 	uv_timer_init(loop, &s->watch_timer);
 	uv_timer_init(loop, &s->follow_timer);
+	TAILQ_INIT(&s->ended);
+	uv_check_init(loop, &s->turn);
+	s->turn.data = s;
+	uv_check_start(&s->turn, server_on_turn);
 	uv_timer_init(loop, &s->tick);
 	s->tick.data = s;
 	uv_timer_start(&s->tick, server_on_tick, 1000, 1000);
@@ -207,6 +217,7 @@ static void server_on_connection(uv_stream_t *ls, int status)
 		server_refuse(l);
 		return;
 	}
+	p->ops = &session_peer_ops;
 	if (uv_accept(ls, &p->io.stream) < 0) {
 		peer_close(p, NULL);
 		return;
@@ -406,8 +417,8 @@ int server_listen(struct server *s)
 /* End every session of a console now, with a reason. */
 static void server_detach_all(struct console *c, uint32_t code, const char *msg)
 {
-	while (c->watchers != NULL)
-		session_detach(c->watchers, code, msg);
+	while (!TAILQ_EMPTY(&c->watchers))
+		session_detach(TAILQ_FIRST(&c->watchers), code, msg);
 	if (c->writer != NULL)
 		session_detach(c->writer, code, msg);
 }
@@ -594,6 +605,7 @@ void server_shutdown(struct server *s)
 	uv_close((uv_handle_t *)&s->watch_timer, NULL);
 	follow_stop(s);
 	uv_close((uv_handle_t *)&s->follow_timer, NULL);
+	uv_close((uv_handle_t *)&s->turn, NULL);
 }
 
 void server_free(struct server *s)
@@ -605,6 +617,7 @@ void server_free(struct server *s)
 		console_free(c);
 	}
 	s->consoles = NULL;
+	session_free_ended(s);
 	free(s->index);
 	free(s->domain_base);
 }

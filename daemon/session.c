@@ -1,6 +1,7 @@
 /*
- * session: a peer attached to a console, as its writer or as a watcher — who
- * may open what, takeover, the output cursor and the list of consoles.
+ * session: a client attached to a console, as its writer or as a watcher —
+ * the frames of a peer after its hello, who may open what, takeover, the
+ * output cursor and the list of consoles.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -11,18 +12,19 @@
 
 #include "daemon/daemon.h"
 
-const char *session_who(const struct peer *p)
+const char *session_who(const struct session *s)
 {
-	return p->desc;
+	return s->peer != NULL ? s->peer->desc : "a client that left";
 }
 
 /* A writer that sent nothing, not even a heartbeat, for stale-after seconds. */
-int session_is_stale(const struct peer *p)
+int session_is_stale(const struct session *s)
 {
-	uint64_t now = server_now_ms(p->server);
-	uint64_t limit = (uint64_t)p->server->conf->stale_after * 1000;
+	uint64_t now = server_now_ms(s->server);
+	uint64_t limit = (uint64_t)s->server->conf->stale_after * 1000;
 
-	return p->writer && now - p->last_alive_ms >= limit;
+	return s->role == SESSION_WRITER && s->peer != NULL &&
+	    now - s->peer->last_alive_ms >= limit;
 }
 
 /* A bounded C string from a wire string. */
@@ -46,120 +48,132 @@ static void session_error(struct peer *p, uint32_t code, const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	log_info("refused %s: %s", session_who(p), msg);
+	log_info("refused %s: %s", p->desc, msg);
 	peer_send_status(p, PROTO_ERROR, code, msg);
 	free(msg);
 }
 
-/* Take the session out of its console's tables. */
-void session_leave(struct peer *p)
+/*
+ * Take the session out of its console and away from its peer, without a
+ * word (the caller says what is to be said).  It is freed at the end of the
+ * loop turn, since callers up the stack may still hold it.
+ */
+static void session_leave(struct session *s)
 {
-	struct console *c = p->console;
-	struct peer **pp;
+	struct console *c = s->console;
+	struct peer *p = s->peer;
 
 	if (c == NULL)
 		return;
-	if (c->writer == p) {
+	if (c->writer == s) {
 		c->writer = NULL;
 	} else {
-		for (pp = &c->watchers; *pp != NULL; pp = &(*pp)->next_watcher) {
-			if (*pp == p) {
-				*pp = p->next_watcher;
-				c->nwatchers--;
-				break;
-			}
-		}
+		TAILQ_REMOVE(&c->watchers, s, entry);
+		c->nwatchers--;
 	}
-	p->next_watcher = NULL;
-	p->console = NULL;
-	log_info("%s: %s detached", c->name, session_who(p));
+	log_info("%s: %s detached", c->name, session_who(s));
+	s->console = NULL;
+	if (p != NULL)
+		p->data = NULL;
+	s->peer = NULL;
+	TAILQ_INSERT_TAIL(&s->server->ended, s, entry);
 	console_update(c);
 	console_maybe_close(c);
 }
 
-void session_detach(struct peer *p, uint32_t code, const char *message)
+void session_free_ended(struct server *srv)
 {
-	session_leave(p);
+	struct session *s;
+
+	while ((s = TAILQ_FIRST(&srv->ended)) != NULL) {
+		TAILQ_REMOVE(&srv->ended, s, entry);
+		free(s->end_msg);
+		free(s);
+	}
+}
+
+/* Leave at once: the peer gets CLOSED with the code, then the connection ends. */
+void session_detach(struct session *s, uint32_t code, const char *message)
+{
+	struct peer *p = s->peer;
+
+	session_leave(s);
+	if (p == NULL)
+		return;
 	peer_send_status(p, PROTO_CLOSED, code, message);
 	peer_close_after_flush(p);
 }
 
-void session_end(struct peer *p, uint32_t code, const char *message)
+void session_end(struct session *s, uint32_t code, const char *message)
 {
-	if (p->console == NULL || p->ending) {
-		if (!p->ending)
-			session_detach(p, code, message);
+	if (s->console == NULL || s->ending)
 		return;
-	}
-	p->ending = 1;
-	p->end_code = code;
-	p->end_msg = xstrdup(message);
-	session_pump(p);
+	s->ending = 1;
+	s->end_code = code;
+	s->end_msg = xstrdup(message);
+	session_pump(s);
 }
 
 /* Send the ring from the session's cursor, as far as the output budget allows. */
-void session_pump(struct peer *p)
+void session_pump(struct session *s)
 {
-	struct console *c = p->console;
+	struct console *c = s->console;
+	struct peer *p = s->peer;
 	const uint8_t *ptr;
 	uint64_t tail, missed;
 	size_t n;
 	int moved = 0;
 
-	if (c == NULL || p->closing || c->ring.buf == NULL)
+	if (c == NULL || p == NULL || p->closing)
+		return;
+	if (c->ring.buf == NULL)
 		goto ending;
 	/* A peer that cannot take output now hears about a gap once, when it
 	 * can: the count then covers everything it missed meanwhile. */
 	if (p->queued >= PEER_OUTPUT_BUDGET)
 		return;
 	tail = ring_tail(&c->ring);
-	if (p->cursor < tail) {
-		missed = tail - p->cursor;
-		p->cursor = tail;
+	if (s->cursor < tail) {
+		missed = tail - s->cursor;
+		s->cursor = tail;
 		peer_send_notice(p, PROTO_NOTICE_MISSED, missed,
 		    "%" PRIu64 " bytes of output skipped: this session fell behind", missed);
 	}
-	while (!p->closing && p->queued < PEER_OUTPUT_BUDGET && p->cursor < c->ring.head) {
-		n = ring_peek(&c->ring, p->cursor, &ptr, PROTO_MAX_PAYLOAD);
+	while (!p->closing && p->queued < PEER_OUTPUT_BUDGET && s->cursor < c->ring.head) {
+		n = ring_peek(&c->ring, s->cursor, &ptr, PROTO_MAX_PAYLOAD);
 		if (peer_send_data(p, ptr, n) < 0)
 			return;
-		p->cursor += n;
+		s->cursor += n;
 		moved = 1;
 	}
+	if (s->peer == NULL)
+		return; /* the connection failed under us: the session has left */
 	if (moved)
-		p->last_progress_ms = server_now_ms(p->server);
-	if (p->lossy && p->cursor == c->ring.head && !p->ending) {
-		p->lossy = 0;
+		s->last_progress_ms = server_now_ms(s->server);
+	if (s->lossy && s->cursor == c->ring.head && !s->ending) {
+		s->lossy = 0;
 		peer_send_notice(p, PROTO_NOTICE_INFO, 0,
 		    "caught up: output is lossless again");
 	}
-	if (moved && c->writer == p)
+	if (moved && c->writer == s)
 		console_update(c);
 ending:
-	if (p->ending && !p->closing && (c == NULL || p->cursor >= c->ring.head)) {
-		char *msg = p->end_msg;
-
-		p->end_msg = NULL;
-		p->ending = 0;
-		session_detach(p, p->end_code, msg ? msg : "");
-		free(msg);
-	}
+	if (s->ending && s->peer != NULL && !p->closing && s->cursor >= c->ring.head)
+		session_detach(s, s->end_code, s->end_msg ? s->end_msg : "");
 }
 
-void session_resume_input(struct peer *p)
+void session_resume_input(struct session *s)
 {
-	if (!p->paused)
-		return;
-	p->paused = 0;
-	peer_process(p);
+	if (s->peer != NULL)
+		peer_resume(s->peer);
 }
 
 /* Evict the writer: it is told by whom, and why. */
-static void session_takeover(struct peer *old, struct peer *p, int forced,
+static void session_takeover(struct session *old, struct peer *p, int forced,
     char *notice, size_t len)
 {
 	struct console *c = old->console;
-	uint64_t idle = (server_now_ms(p->server) - old->last_alive_ms) / 1000;
+	uint64_t idle = (server_now_ms(p->server) - old->peer->last_alive_ms) / 1000;
 	char *msg;
 
 	if (forced)
@@ -168,10 +182,10 @@ static void session_takeover(struct peer *old, struct peer *p, int forced,
 	else
 		snprintf(notice, len, "took over console %s from %s, silent for %" PRIu64
 		    "s (stale)", c->name, session_who(old), idle);
-	msg = xasprintf("console %s was taken over by %s%s", c->name, session_who(p),
+	msg = xasprintf("console %s was taken over by %s%s", c->name, p->desc,
 	    forced ? " (forced)" : ": this session was silent too long (stale)");
 	log_info("%s: %s", c->name, notice);
-	peer_send_notice(old, PROTO_NOTICE_TAKEOVER, 0, "%s", msg);
+	peer_send_notice(old->peer, PROTO_NOTICE_TAKEOVER, 0, "%s", msg);
 	session_detach(old, PROTO_CODE_TAKEOVER, msg);
 	free(msg);
 }
@@ -210,7 +224,7 @@ static int session_open_device(struct peer *p, struct console *c)
 /* Refuse while another client writes: name it and say what can be done. */
 static void session_busy(struct peer *p, struct console *c)
 {
-	struct peer *w = c->writer;
+	struct session *w = c->writer;
 	uint64_t idle = (server_now_ms(p->server) - w->last_input_ms) / 1000;
 	char since[64];
 
@@ -281,24 +295,25 @@ static int session_allowed(struct peer *p, struct console *c, unsigned rights,
 	verb = need == CONF_RIGHT_WATCH ? "watch" : need == CONF_RIGHT_WRITE ?
 	    "write to" : "take over";
 	session_error(p, PROTO_CODE_DENIED, "permission denied: %s may not %s console"
-	    " %s (missing right '%s')%s", session_who(p), verb, c->name,
+	    " %s (missing right '%s')%s", p->desc, verb, c->name,
 	    conf_right_name(need), need == CONF_RIGHT_WRITE && (rights & CONF_RIGHT_WATCH)
 	    ? "; --readonly needs only 'watch'" : "");
 	return 0;
 }
 
 /* OPEN: attach as writer or watcher, taking over a stale or forced writer. */
-void session_open(struct peer *p, const struct proto_msg *m)
+static void session_open(struct peer *p, const struct proto_msg *m)
 {
 	uint32_t flags = m->u.open.flags;
 	int readonly = (flags & PROTO_OPEN_READONLY) != 0;
 	struct console *c;
+	struct session *s;
 	struct proto_msg reply;
 	char notice[1024] = "";
 	uint64_t now = server_now_ms(p->server);
 	unsigned rights;
 
-	if (p->console != NULL) {
+	if (p->data != NULL) {
 		session_error(p, PROTO_CODE_INTERNAL, "this connection is already attached");
 		return;
 	}
@@ -329,20 +344,22 @@ void session_open(struct peer *p, const struct proto_msg *m)
 	if (c->state != CONSOLE_OPEN && session_open_device(p, c) < 0)
 		return;
 
-	p->console = c;
-	p->writer = !readonly;
-	p->lossy = 0;
-	p->cursor = (flags & PROTO_OPEN_NOHISTORY) ? c->ring.head : ring_tail(&c->ring);
-	p->since_ms = wall_ms();
-	p->last_input_ms = p->last_alive_ms = p->last_progress_ms = now;
+	s = xcalloc(1, sizeof(*s));
+	s->server = p->server;
+	s->peer = p;
+	s->console = c;
+	s->role = readonly ? SESSION_WATCHER : SESSION_WRITER;
+	s->cursor = (flags & PROTO_OPEN_NOHISTORY) ? c->ring.head : ring_tail(&c->ring);
+	s->since_ms = wall_ms();
+	s->last_input_ms = p->last_alive_ms = s->last_progress_ms = now;
+	p->data = s;
 	if (readonly) {
-		p->next_watcher = c->watchers;
-		c->watchers = p;
+		TAILQ_INSERT_HEAD(&c->watchers, s, entry);
 		c->nwatchers++;
 	} else {
-		c->writer = p;
+		c->writer = s;
 	}
-	log_info("%s: %s attached as %s (granted: %s)%s%s", c->name, session_who(p),
+	log_info("%s: %s attached as %s (granted: %s)%s%s", c->name, session_who(s),
 	    readonly ? "watcher" : "writer", conf_right_name(rights),
 	    notice[0] ? "; " : "", notice);
 
@@ -356,8 +373,9 @@ void session_open(struct peer *p, const struct proto_msg *m)
 	peer_send(p, &reply);
 	if (!readonly)
 		console_resize(c, m->u.open.rows, m->u.open.cols);
-	session_pump(p);
-	console_update(c);
+	session_pump(s);
+	if (s->console != NULL)
+		console_update(c);
 }
 
 /*
@@ -425,7 +443,7 @@ static void session_list_entry(struct peer *p, const struct conf_domain *d,
 		e.u.entry.state = PROTO_STATE_NOPTY;
 	} else if (!console_may_reopen(c)) {
 		e.u.entry.state = PROTO_STATE_HUNGUP;
-	} else if (c->writer != NULL || c->watchers != NULL) {
+	} else if (c->writer != NULL || !TAILQ_EMPTY(&c->watchers)) {
 		e.u.entry.state = PROTO_STATE_ATTACHED;
 		e.u.entry.watchers = c->nwatchers;
 		if (c->writer != NULL) {
@@ -450,7 +468,7 @@ static void session_list_entry(struct peer *p, const struct conf_domain *d,
 }
 
 /* LIST: every console of every domain, in the registry's order. */
-void session_list(struct peer *p, const struct proto_msg *m)
+static void session_list(struct peer *p, const struct proto_msg *m)
 {
 	const struct conf *conf = p->server->conf;
 	struct proto_msg end;
@@ -474,7 +492,7 @@ void session_tick(struct server *s)
 	uint64_t now = server_now_ms(s);
 	uint64_t limit = (uint64_t)s->conf->writer_timeout * 1000;
 	struct console *c;
-	struct peer *w;
+	struct session *w;
 
 	for (c = s->consoles; c != NULL; c = c->next) {
 		w = c->writer;
@@ -487,9 +505,93 @@ void session_tick(struct server *s)
 		w->lossy = 1;
 		log_warn("%s: %s stopped reading for %us: output to it is now skipped when"
 		    " it falls behind", c->name, session_who(w), s->conf->writer_timeout);
-		peer_send_notice(w, PROTO_NOTICE_DEMOTED, 0,
+		peer_send_notice(w->peer, PROTO_NOTICE_DEMOTED, 0,
 		    "you stopped reading for %us: output is now skipped while you are behind",
 		    s->conf->writer_timeout);
 		console_update(c);
 	}
 }
+
+/* Writer input; a watcher's is ignored, and it is told so once. */
+static void session_data(struct session *s, const struct proto_msg *m)
+{
+	if (s->role != SESSION_WRITER) {
+		if (!s->ro_noticed)
+			peer_send_notice(s->peer, PROTO_NOTICE_INFO, 0,
+			    "read-only session: input is ignored");
+		s->ro_noticed = 1;
+		return;
+	}
+	s->last_input_ms = server_now_ms(s->server);
+	if (!console_input(s->console, m->u.data.ptr, m->u.data.len))
+		peer_pause(s->peer);
+}
+
+/* One frame of a peer after its hello.  Returns -1 when the peer was dropped. */
+static int session_on_frame(struct peer *p, const struct proto_msg *m)
+{
+	struct session *s = p->data;
+
+	switch (m->type) {
+	case PROTO_OPEN:
+		session_open(p, m);
+		break;
+	case PROTO_DATA:
+		if (s != NULL)
+			session_data(s, m);
+		break;
+	case PROTO_RESIZE:
+		if (s != NULL && s->role == SESSION_WRITER)
+			console_resize(s->console, m->u.resize.rows, m->u.resize.cols);
+		break;
+	case PROTO_HEARTBEAT:
+		break;
+	case PROTO_DETACH:
+		if (s != NULL) {
+			session_detach(s, PROTO_CODE_OK, "detached");
+		} else {
+			peer_send_status(p, PROTO_CLOSED, PROTO_CODE_OK, "detached");
+			peer_close_after_flush(p);
+		}
+		return -1;
+	case PROTO_LIST:
+		session_list(p, m);
+		break;
+	default:
+		log_info("%s: dropping connection: unexpected %s frame", p->desc,
+		    proto_type_name(m->type));
+		peer_close(p, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* The peer's queued output was written: send more, or wait for the crowd. */
+static void session_on_drained(struct peer *p)
+{
+	struct session *s = p->data;
+
+	if (s == NULL)
+		return;
+	/* A watcher in a crowd waits for the crowd's next turn. */
+	if (s->role == SESSION_WATCHER && !s->ending &&
+	    console_watchers_coalesced(s->console))
+		console_schedule_watchers(s->console);
+	else
+		session_pump(s);
+}
+
+/* The connection is going away: leave the console without a word. */
+static void session_on_closed(struct peer *p)
+{
+	struct session *s = p->data;
+
+	if (s != NULL)
+		session_leave(s);
+}
+
+const struct peer_ops session_peer_ops = {
+	.frame = session_on_frame,
+	.drained = session_on_drained,
+	.closed = session_on_closed,
+};
