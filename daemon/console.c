@@ -1,6 +1,7 @@
 /*
  * console: one console of one domain — its pty descriptor, its locks, its
- * history ring, and the flow of bytes between the pty and the sessions.
+ * history ring, and the flow of bytes between the pty and the consumers of
+ * the ring (struct console_consumer), which it knows only through their ops.
  */
 #include <errno.h>
 #include <signal.h>
@@ -19,8 +20,8 @@
 
 /*
  * Watchers cost a copy of the stream each.  A console with a few of them
- * sends to them at once (a watcher that keeps up misses nothing); past
- * CONSOLE_WATCH_DIRECT watchers they are sent to at most every
+ * sends to them at every loop turn (a watcher that keeps up misses nothing);
+ * past CONSOLE_WATCH_DIRECT watchers the crowd is sent to at most every
  * CONSOLE_WATCH_DELAY_MS, one write each per interval, so that a crowd of
  * watchers costs the writer and the guest little.  Below a human's notice;
  * at full pty speed the crowd skips ahead, with a notice, as watchers may.
@@ -43,7 +44,7 @@ struct console *console_new(struct server *s, const struct conf_domain *d,
 	c->domain = d;
 	c->conf = cc;
 	c->fd = -1;
-	TAILQ_INIT(&c->watchers);
+	TAILQ_INIT(&c->consumers);
 	c->name = xasprintf("%s/%s", d->name, cc->alias);
 	c->state = CONSOLE_CLOSED;
 	return c;
@@ -51,18 +52,10 @@ struct console *console_new(struct server *s, const struct conf_domain *d,
 
 void console_free(struct console *c)
 {
-	struct console **pp;
-
 	if (c == NULL)
 		return;
-	if (c->watch_pending) {
-		for (pp = &c->server->watch_dirty; *pp != NULL; pp = &(*pp)->watch_next) {
-			if (*pp == c) {
-				*pp = c->watch_next;
-				break;
-			}
-		}
-	}
+	if (c->dirty)
+		TAILQ_REMOVE(&c->server->dirty, c, dirty_entry);
 	console_close(c);
 	ring_free(&c->ring);
 	free(c->inbuf);
@@ -248,12 +241,17 @@ void console_close(struct console *c)
 		c->state = CONSOLE_CLOSED;
 }
 
-/* The ring offset that reading the pty must not overwrite. */
+/* The ring offset that reading the pty must not overwrite: the oldest
+ * cursor of a lossless consumer. */
 static uint64_t console_keep(const struct console *c)
 {
-	if (c->writer != NULL && !c->writer->lossy && !c->writer->ending)
-		return c->writer->cursor;
-	return c->ring.head;
+	const struct console_consumer *k;
+	uint64_t keep = c->ring.head;
+
+	TAILQ_FOREACH(k, &c->consumers, entry)
+		if (k->lossless && k->cursor < keep)
+			keep = k->cursor;
+	return keep;
 }
 
 /* Start or stop watching the pty for what the console needs now. */
@@ -279,64 +277,122 @@ void console_update(struct console *c)
 		uv_poll_start(c->poll, events, console_on_poll);
 }
 
-static void console_on_watch_timer(uv_timer_t *t)
+/* Mark the console as having consumers to pump at the end of the turn. */
+static void console_mark_dirty(struct console *c)
 {
-	console_pump_watchers(t->data);
-}
-
-/* Send to every watcher of a console (a pump may end the session). */
-static void console_pump_watchers_of(struct console *c)
-{
-	struct session *s, *next;
-
-	TAILQ_FOREACH_SAFE(s, &c->watchers, entry, next)
-		session_pump(s);
-}
-
-void console_pump_watchers(struct server *s)
-{
-	struct console *c;
-
-	while ((c = s->watch_dirty) != NULL) {
-		s->watch_dirty = c->watch_next;
-		c->watch_next = NULL;
-		c->watch_pending = 0;
-		console_pump_watchers_of(c);
+	if (!c->dirty) {
+		c->dirty = 1;
+		TAILQ_INSERT_TAIL(&c->server->dirty, c, dirty_entry);
 	}
+	server_wake(c->server);
 }
 
-/* Whether this console's watchers are sent to on the timer, not at once. */
-int console_watchers_coalesced(const struct console *c)
+/* New output in the ring: every consumer has something to take. */
+static void console_output(struct console *c)
 {
-	return c->nwatchers > CONSOLE_WATCH_DIRECT;
+	struct console_consumer *k;
+
+	TAILQ_FOREACH(k, &c->consumers, entry)
+		k->dirty = 1;
+	console_mark_dirty(c);
 }
 
-/* Have the watchers sent to at the next tick of the watch timer. */
-void console_schedule_watchers(struct console *c)
+void console_consumer_wake(struct console_consumer *k)
 {
-	struct server *s = c->server;
+	if (k->console == NULL)
+		return;
+	k->dirty = 1;
+	console_mark_dirty(k->console);
+}
 
-	if (!c->watch_pending) {
-		c->watch_pending = 1;
-		c->watch_next = s->watch_dirty;
-		s->watch_dirty = c;
-		if (!uv_is_active((uv_handle_t *)&s->watch_timer)) {
-			s->watch_timer.data = s;
-			uv_timer_start(&s->watch_timer, console_on_watch_timer,
-			    CONSOLE_WATCH_DELAY_MS, 0);
+void console_consumer_lossless(struct console_consumer *k, int lossless)
+{
+	if (k->lossless == lossless)
+		return;
+	k->lossless = lossless;
+	if (k->console != NULL)
+		console_update(k->console);
+}
+
+void console_attach(struct console *c, struct console_consumer *k, int writer)
+{
+	k->console = c;
+	TAILQ_INSERT_TAIL(&c->consumers, k, entry);
+	if (k->crowd)
+		c->ncrowd++;
+	if (writer)
+		c->writer = k;
+	console_consumer_wake(k);
+	console_update(c);
+}
+
+void console_detach(struct console_consumer *k)
+{
+	struct console *c = k->console;
+
+	if (c == NULL)
+		return;
+	TAILQ_REMOVE(&c->consumers, k, entry);
+	if (k->crowd)
+		c->ncrowd--;
+	if (c->writer == k)
+		c->writer = NULL;
+	k->console = NULL;
+	k->dirty = 0;
+	console_update(c);
+	console_maybe_close(c);
+}
+
+/*
+ * Pump the dirty consumers of one console; the crowd, when there is one, at
+ * most every CONSOLE_WATCH_DELAY_MS.  Returns 1 when some wait for the
+ * crowd's next send.  A pump may detach its own consumer, never another.
+ */
+static int console_pump(struct console *c, uint64_t now)
+{
+	struct console_consumer *k, *next;
+	int crowded = c->ncrowd > CONSOLE_WATCH_DIRECT, sent = 0, waiting = 0;
+
+	TAILQ_FOREACH_SAFE(k, &c->consumers, entry, next) {
+		if (!k->dirty)
+			continue;
+		if (k->crowd && crowded && now < c->crowd_next_ms) {
+			waiting = 1;
+			continue;
 		}
+		k->dirty = 0;
+		sent |= k->crowd;
+		k->ops->pump(k);
 	}
+	if (sent && crowded)
+		c->crowd_next_ms = now + CONSOLE_WATCH_DELAY_MS;
+	return waiting;
 }
 
-/* Send what the ring now holds: to the writer now, to watchers now or soon. */
-static void console_pump_all(struct console *c)
+static void console_on_crowd_timer(uv_timer_t *t)
 {
-	if (!console_watchers_coalesced(c))
-		console_pump_watchers_of(c);
-	else
-		console_schedule_watchers(c);
-	if (c->writer != NULL)
-		session_pump(c->writer);
+	server_wake(t->data);
+}
+
+void console_pump_dirty(struct server *s)
+{
+	struct console *c, *next;
+	uint64_t now = server_now_ms(s), wake = UINT64_MAX;
+
+	TAILQ_FOREACH_SAFE(c, &s->dirty, dirty_entry, next) {
+		if (console_pump(c, now)) {
+			if (c->crowd_next_ms < wake)
+				wake = c->crowd_next_ms;
+			continue;
+		}
+		TAILQ_REMOVE(&s->dirty, c, dirty_entry);
+		c->dirty = 0;
+	}
+	if (wake != UINT64_MAX) {
+		s->crowd_timer.data = s;
+		uv_timer_start(&s->crowd_timer, console_on_crowd_timer,
+		    wake > now ? wake - now : 0, 0);
+	}
 }
 
 /* The other side of the pty went away: deliver what is left, then end. */
@@ -381,12 +437,12 @@ static void console_read(struct console *c)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (total > 0)
-			console_pump_all(c);
+			console_output(c);
 		console_hangup(c, n == 0 ? "end of file" : strerror(errno));
 		return;
 	}
 	if (total > 0)
-		console_pump_all(c);
+		console_output(c);
 }
 
 /* Write the input the pty could not take before. */
@@ -411,7 +467,7 @@ static void console_flush_input(struct console *c)
 	c->inbuf = NULL;
 	c->inlen = c->inoff = 0;
 	if (c->writer != NULL)
-		session_resume_input(c->writer);
+		c->writer->ops->input_flows(c->writer);
 }
 
 static void console_on_poll(uv_poll_t *poll, int status, int events)
@@ -483,12 +539,18 @@ void console_resize(struct console *c, uint16_t rows, uint16_t cols)
 /* End every session: each gets what the ring still holds, then the reason. */
 void console_end_all(struct console *c, uint32_t code, const char *message)
 {
-	struct session *s, *next;
+	struct console_consumer *k, *next;
 
-	TAILQ_FOREACH_SAFE(s, &c->watchers, entry, next)
-		session_end(s, code, message);
-	if (c->writer != NULL)
-		session_end(c->writer, code, message);
+	TAILQ_FOREACH_SAFE(k, &c->consumers, entry, next)
+		k->ops->end(k, code, message);
+}
+
+void console_stop_all(struct console *c, uint32_t code, const char *message)
+{
+	struct console_consumer *k;
+
+	while ((k = TAILQ_FIRST(&c->consumers)) != NULL)
+		k->ops->stop(k, code, message);
 }
 
 static void console_on_grace(uv_timer_t *t)
@@ -506,8 +568,7 @@ void console_maybe_close(struct console *c)
 {
 	uint64_t now, since;
 
-	if (c->state != CONSOLE_OPEN || c->writer != NULL || !TAILQ_EMPTY(&c->watchers) ||
-	    c->busy)
+	if (c->state != CONSOLE_OPEN || !TAILQ_EMPTY(&c->consumers) || c->busy)
 		return;
 	if (c->conf->capture == CONF_CAPTURE_ALWAYS || c->conf->type == CONF_CONSOLE_SPAWN)
 		return;

@@ -126,6 +126,40 @@ struct peer {
 	struct peer *hs_prev, *hs_next; /* in server->handshaking, oldest first */
 };
 
+/*
+ * A consumer of a console's ring: anything that reads the console's output
+ * at a cursor of its own.  A client's session is one (session.c); a log
+ * file or a web socket would be others, plugged in the same way: embed a
+ * struct console_consumer, give it ops, console_attach() it.
+ *
+ * The console never calls a consumer from its pty callback: new output only
+ * marks the consumers dirty, and once per loop turn, after the I/O,
+ * console_pump_dirty() calls pump() on each dirty one.  A consumer that could
+ * not take everything calls console_consumer_wake() when it can again.
+ */
+struct console_consumer;
+
+struct consumer_ops {
+	/* Take what the ring holds from the cursor, as much as it can now. */
+	void (*pump)(struct console_consumer *k);
+	/* The console ends: deliver what is left, then end with the code. */
+	void (*end)(struct console_consumer *k, uint32_t code, const char *message);
+	/* The console goes away now (reload, shutdown): end at once. */
+	void (*stop)(struct console_consumer *k, uint32_t code, const char *message);
+	/* The pty took the writer's input that waited: let more flow. */
+	void (*input_flows)(struct console_consumer *k);
+};
+
+struct console_consumer {
+	const struct consumer_ops *ops;
+	struct console *console;   /* NULL when not attached */
+	uint64_t cursor;           /* next ring offset to take */
+	int lossless;              /* reading the pty waits for this cursor */
+	int crowd;                 /* a watcher: sent to at the crowd's rate */
+	int dirty;                 /* to be pumped at the end of this turn */
+	TAILQ_ENTRY(console_consumer) entry; /* in console->consumers */
+};
+
 /* console.c */
 enum console_state {
 	CONSOLE_CLOSED,   /* no descriptor (capture attached, nobody there) */
@@ -153,16 +187,17 @@ struct console {
 	int saved_ws_valid;
 	uint8_t *inbuf;                   /* writer input the pty did not take */
 	size_t inlen, inoff;
-	struct session *writer;
-	TAILQ_HEAD(, session) watchers;
-	unsigned nwatchers;
+	TAILQ_HEAD(, console_consumer) consumers;
+	struct console_consumer *writer;  /* the one whose input reaches the pty */
+	unsigned ncrowd;                  /* consumers with crowd set */
+	uint64_t crowd_next_ms;           /* the crowd's next send, when many */
 	uint64_t hungup_at;
 	int hup_pending;                  /* HUP seen while reading was held back */
 	int busy;                         /* mid-OPEN: keep the device open */
 	uint64_t last_input_ms;           /* loop time of the last writer input */
 	uv_timer_t *grace;                /* holds the device after late input */
-	int watch_pending;                /* in server->watch_dirty: watchers not yet pumped */
-	struct console *watch_next;
+	int dirty;                        /* in server->dirty: consumers to pump */
+	TAILQ_ENTRY(console) dirty_entry;
 	struct console *next;
 };
 
@@ -181,14 +216,21 @@ void console_update(struct console *c);
 /* Pass writer input to the pty; returns 1 when all of it was taken. */
 int console_input(struct console *c, const uint8_t *data, size_t len);
 void console_resize(struct console *c, uint16_t rows, uint16_t cols);
-/* End every session with a code and message, then close the device. */
+/* Every consumer ends: each gets what the ring still holds, then the reason. */
 void console_end_all(struct console *c, uint32_t code, const char *message);
-/* Close the device if no session needs it any more. */
+/* Every consumer ends at once, with the reason. */
+void console_stop_all(struct console *c, uint32_t code, const char *message);
+/* Close the device if no consumer needs it any more. */
 void console_maybe_close(struct console *c);
-/* Pump the watchers of every console that has new output for them. */
-void console_pump_watchers(struct server *s);
-int console_watchers_coalesced(const struct console *c);
-void console_schedule_watchers(struct console *c);
+/* Add a consumer (as the writer: its input reaches the pty), take it out. */
+void console_attach(struct console *c, struct console_consumer *k, int writer);
+void console_detach(struct console_consumer *k);
+/* Have a consumer pumped at the end of this loop turn. */
+void console_consumer_wake(struct console_consumer *k);
+/* A consumer's cursor now holds reading back, or no longer does. */
+void console_consumer_lossless(struct console_consumer *k, int lossless);
+/* Once per loop turn: pump the dirty consumers of every dirty console. */
+void console_pump_dirty(struct server *s);
 /* The spawned child of a console exited. */
 int console_reap(struct server *s, pid_t pid, int status);
 
@@ -206,7 +248,6 @@ struct session {
 	struct console *console;   /* NULL once the session has left */
 	enum session_role role;
 	int lossy;                 /* a writer demoted to the watchers' rule */
-	uint64_t cursor;           /* next ring offset to send */
 	uint64_t since_ms;         /* attached at (wall clock, ms) */
 	uint64_t last_input_ms;    /* last DATA (loop time) */
 	uint64_t last_progress_ms; /* last time output to this session moved on */
@@ -214,7 +255,8 @@ struct session {
 	uint32_t end_code;
 	char *end_msg;
 	int ro_noticed;            /* a watcher was told its input is ignored */
-	TAILQ_ENTRY(session) entry; /* in console->watchers, then server->ended */
+	struct console_consumer consumer; /* its place at the console's ring */
+	TAILQ_ENTRY(session) entry; /* in server->ended, once it has left */
 };
 
 /* What a peer's frames, drains and closes do: server.c hands it to peers. */
@@ -223,10 +265,6 @@ extern const struct peer_ops session_peer_ops;
 void session_detach(struct session *s, uint32_t code, const char *message);
 /* Deliver what the ring still holds for this session, then CLOSED. */
 void session_end(struct session *s, uint32_t code, const char *message);
-/* Send what the ring holds for this session, within the output budget. */
-void session_pump(struct session *s);
-/* The pty took the pending input: let the writer's input flow again. */
-void session_resume_input(struct session *s);
 /* Check writers for staleness and for having stopped reading. */
 void session_tick(struct server *s);
 int session_is_stale(const struct session *s);
@@ -276,13 +314,14 @@ struct server {
 	size_t *domain_base;
 	uv_signal_t sig_term, sig_int, sig_hup, sig_chld;
 	uv_timer_t tick;
-	uv_timer_t watch_timer;        /* coalesces output to watchers */
+	uv_timer_t crowd_timer;        /* wakes the loop for a crowd's next send */
 	struct follow_dir *follow;     /* the domains directories followed */
 	uv_timer_t follow_timer;       /* a reload once a burst of changes settles */
 	uint64_t follow_first_ms;      /* loop time of the burst's first change */
-	uv_check_t turn;               /* end of every loop turn */
+	uv_check_t turn;               /* end of every loop turn: pumps, frees */
+	uv_idle_t wake;                /* keeps the loop turning while work waits */
+	TAILQ_HEAD(, console) dirty;   /* consoles with consumers to pump */
 	TAILQ_HEAD(, session) ended;   /* sessions that left, freed at the turn's end */
-	struct console *watch_dirty;   /* consoles whose watchers wait for it */
 	uint64_t next_peer_id;
 	unsigned heartbeat_ms;
 	int stopping;
@@ -298,6 +337,8 @@ void server_index(struct server *s);
 struct console *server_find_console(struct server *s, const struct conf_domain *d,
     const struct conf_console *c);
 uint64_t server_now_ms(const struct server *s);
+/* Work waits for the end of the turn: do not let the loop block before it. */
+void server_wake(struct server *s);
 
 /*
  * owner.c: whether a console's pty is still its domain's.  0 when proven (or

@@ -134,10 +134,29 @@ static void server_on_tick(uv_timer_t *t)
 	follow_retry(t->data);
 }
 
-/* After the loop turn's I/O: what ended during it is freed now. */
+/*
+ * After the loop turn's I/O: the consumers of the consoles that got output
+ * or room are pumped, once per turn however many reads and writes it took,
+ * and the sessions that ended are freed.
+ */
 static void server_on_turn(uv_check_t *h)
 {
-	session_free_ended(h->data);
+	struct server *s = h->data;
+
+	uv_idle_stop(&s->wake);
+	console_pump_dirty(s);
+	session_free_ended(s);
+}
+
+static void server_on_wake(uv_idle_t *h)
+{
+	(void)h; /* only keeps the loop from blocking before the turn's end */
+}
+
+void server_wake(struct server *s)
+{
+	if (!s->stopping && !uv_is_active((uv_handle_t *)&s->wake))
+		uv_idle_start(&s->wake, server_on_wake);
 }
 
 int server_init(struct server *s, uv_loop_t *loop, struct conf *conf)
@@ -162,9 +181,11 @@ int server_init(struct server *s, uv_loop_t *loop, struct conf *conf)
 	uv_signal_start(&s->sig_int, server_on_signal, SIGINT);
 	uv_signal_start(&s->sig_hup, server_on_signal, SIGHUP);
 	uv_signal_start(&s->sig_chld, server_on_signal, SIGCHLD);
-	uv_timer_init(loop, &s->watch_timer);
+	uv_timer_init(loop, &s->crowd_timer);
 	uv_timer_init(loop, &s->follow_timer);
 	TAILQ_INIT(&s->ended);
+	TAILQ_INIT(&s->dirty);
+	uv_idle_init(loop, &s->wake);
 	uv_check_init(loop, &s->turn);
 	s->turn.data = s;
 	uv_check_start(&s->turn, server_on_turn);
@@ -414,15 +435,6 @@ int server_listen(struct server *s)
 	return 0;
 }
 
-/* End every session of a console now, with a reason. */
-static void server_detach_all(struct console *c, uint32_t code, const char *msg)
-{
-	while (!TAILQ_EMPTY(&c->watchers))
-		session_detach(TAILQ_FIRST(&c->watchers), code, msg);
-	if (c->writer != NULL)
-		session_detach(c->writer, code, msg);
-}
-
 static void server_unlink_console(struct server *s, struct console *c)
 {
 	struct console **pp;
@@ -471,7 +483,7 @@ static void server_apply(struct server *s, const struct conf_diff_entry *e)
 			return;
 		msg = xasprintf("console %s was removed from the configuration", c->name);
 		log_info("%s", msg);
-		server_detach_all(c, PROTO_CODE_NOENT, msg);
+		console_stop_all(c, PROTO_CODE_NOENT, msg);
 		free(msg);
 		server_unlink_console(s, c);
 		console_free(c);
@@ -484,7 +496,7 @@ static void server_apply(struct server *s, const struct conf_diff_entry *e)
 		msg = xasprintf("console %s changed in the configuration (%s)", c->name,
 		    server_change_reason(e));
 		log_info("%s", msg);
-		server_detach_all(c, PROTO_CODE_HANGUP, msg);
+		console_stop_all(c, PROTO_CODE_HANGUP, msg);
 		free(msg);
 		console_close(c);
 		if (e->new_console->type == CONF_CONSOLE_UNSUPPORTED) {
@@ -580,7 +592,7 @@ void server_shutdown(struct server *s)
 		return;
 	s->stopping = 1;
 	for (c = s->consoles; c != NULL; c = c->next) {
-		server_detach_all(c, PROTO_CODE_UNREACHABLE, "conbrokerd is shutting down");
+		console_stop_all(c, PROTO_CODE_UNREACHABLE, "conbrokerd is shutting down");
 		console_close(c);
 	}
 	for (p = s->peers; p != NULL; p = pn) {
@@ -602,10 +614,11 @@ void server_shutdown(struct server *s)
 	uv_close((uv_handle_t *)&s->sig_hup, NULL);
 	uv_close((uv_handle_t *)&s->sig_chld, NULL);
 	uv_close((uv_handle_t *)&s->tick, NULL);
-	uv_close((uv_handle_t *)&s->watch_timer, NULL);
+	uv_close((uv_handle_t *)&s->crowd_timer, NULL);
 	follow_stop(s);
 	uv_close((uv_handle_t *)&s->follow_timer, NULL);
 	uv_close((uv_handle_t *)&s->turn, NULL);
+	uv_close((uv_handle_t *)&s->wake, NULL);
 }
 
 void server_free(struct server *s)

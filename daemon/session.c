@@ -6,11 +6,26 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/daemon.h"
+
+static const struct consumer_ops session_consumer_ops;
+
+/* The session whose place at a console's ring k is. */
+static struct session *session_of(struct console_consumer *k)
+{
+	return (struct session *)(void *)((char *)k - offsetof(struct session, consumer));
+}
+
+/* The console's writer, as a session (every writer is one). */
+static struct session *session_writer(const struct console *c)
+{
+	return c->writer != NULL ? session_of(c->writer) : NULL;
+}
 
 const char *session_who(const struct session *s)
 {
@@ -65,20 +80,13 @@ static void session_leave(struct session *s)
 
 	if (c == NULL)
 		return;
-	if (c->writer == s) {
-		c->writer = NULL;
-	} else {
-		TAILQ_REMOVE(&c->watchers, s, entry);
-		c->nwatchers--;
-	}
 	log_info("%s: %s detached", c->name, session_who(s));
 	s->console = NULL;
 	if (p != NULL)
 		p->data = NULL;
 	s->peer = NULL;
 	TAILQ_INSERT_TAIL(&s->server->ended, s, entry);
-	console_update(c);
-	console_maybe_close(c);
+	console_detach(&s->consumer);
 }
 
 void session_free_ended(struct server *srv)
@@ -104,6 +112,7 @@ void session_detach(struct session *s, uint32_t code, const char *message)
 	peer_close_after_flush(p);
 }
 
+/* Mark the session ending: the pumps deliver what is left, then CLOSED. */
 void session_end(struct session *s, uint32_t code, const char *message)
 {
 	if (s->console == NULL || s->ending)
@@ -111,12 +120,32 @@ void session_end(struct session *s, uint32_t code, const char *message)
 	s->ending = 1;
 	s->end_code = code;
 	s->end_msg = xstrdup(message);
-	session_pump(s);
+	console_consumer_lossless(&s->consumer, 0);
+	console_consumer_wake(&s->consumer);
+}
+
+static void session_on_end(struct console_consumer *k, uint32_t code, const char *message)
+{
+	session_end(session_of(k), code, message);
+}
+
+static void session_on_stop(struct console_consumer *k, uint32_t code, const char *message)
+{
+	session_detach(session_of(k), code, message);
+}
+
+static void session_on_input_flows(struct console_consumer *k)
+{
+	struct session *s = session_of(k);
+
+	if (s->peer != NULL)
+		peer_resume(s->peer);
 }
 
 /* Send the ring from the session's cursor, as far as the output budget allows. */
-void session_pump(struct session *s)
+static void session_on_pump(struct console_consumer *k)
 {
+	struct session *s = session_of(k);
 	struct console *c = s->console;
 	struct peer *p = s->peer;
 	const uint8_t *ptr;
@@ -133,40 +162,42 @@ void session_pump(struct session *s)
 	if (p->queued >= PEER_OUTPUT_BUDGET)
 		return;
 	tail = ring_tail(&c->ring);
-	if (s->cursor < tail) {
-		missed = tail - s->cursor;
-		s->cursor = tail;
+	if (k->cursor < tail) {
+		missed = tail - k->cursor;
+		k->cursor = tail;
 		peer_send_notice(p, PROTO_NOTICE_MISSED, missed,
 		    "%" PRIu64 " bytes of output skipped: this session fell behind", missed);
 	}
-	while (!p->closing && p->queued < PEER_OUTPUT_BUDGET && s->cursor < c->ring.head) {
-		n = ring_peek(&c->ring, s->cursor, &ptr, PROTO_MAX_PAYLOAD);
+	while (!p->closing && p->queued < PEER_OUTPUT_BUDGET && k->cursor < c->ring.head) {
+		n = ring_peek(&c->ring, k->cursor, &ptr, PROTO_MAX_PAYLOAD);
 		if (peer_send_data(p, ptr, n) < 0)
 			return;
-		s->cursor += n;
+		k->cursor += n;
 		moved = 1;
 	}
 	if (s->peer == NULL)
 		return; /* the connection failed under us: the session has left */
 	if (moved)
 		s->last_progress_ms = server_now_ms(s->server);
-	if (s->lossy && s->cursor == c->ring.head && !s->ending) {
+	if (s->lossy && k->cursor == c->ring.head && !s->ending) {
 		s->lossy = 0;
+		console_consumer_lossless(k, 1);
 		peer_send_notice(p, PROTO_NOTICE_INFO, 0,
 		    "caught up: output is lossless again");
 	}
-	if (moved && c->writer == s)
-		console_update(c);
+	if (moved && k->lossless)
+		console_update(c); /* reading may go on */
 ending:
-	if (s->ending && s->peer != NULL && !p->closing && s->cursor >= c->ring.head)
+	if (s->ending && s->peer != NULL && !p->closing && k->cursor >= c->ring.head)
 		session_detach(s, s->end_code, s->end_msg ? s->end_msg : "");
 }
 
-void session_resume_input(struct session *s)
-{
-	if (s->peer != NULL)
-		peer_resume(s->peer);
-}
+static const struct consumer_ops session_consumer_ops = {
+	.pump = session_on_pump,
+	.end = session_on_end,
+	.stop = session_on_stop,
+	.input_flows = session_on_input_flows,
+};
 
 /* Evict the writer: it is told by whom, and why. */
 static void session_takeover(struct session *old, struct peer *p, int forced,
@@ -224,7 +255,7 @@ static int session_open_device(struct peer *p, struct console *c)
 /* Refuse while another client writes: name it and say what can be done. */
 static void session_busy(struct peer *p, struct console *c)
 {
-	struct session *w = c->writer;
+	struct session *w = session_writer(c);
 	uint64_t idle = (server_now_ms(p->server) - w->last_input_ms) / 1000;
 	char since[64];
 
@@ -307,7 +338,7 @@ static void session_open(struct peer *p, const struct proto_msg *m)
 	uint32_t flags = m->u.open.flags;
 	int readonly = (flags & PROTO_OPEN_READONLY) != 0;
 	struct console *c;
-	struct session *s;
+	struct session *s, *w;
 	struct proto_msg reply;
 	char notice[1024] = "";
 	uint64_t now = server_now_ms(p->server);
@@ -323,17 +354,17 @@ static void session_open(struct peer *p, const struct proto_msg *m)
 	rights = access_rights(p->server, p, c->domain, c->conf);
 	if (!session_allowed(p, c, rights, readonly ? CONF_RIGHT_WATCH : CONF_RIGHT_WRITE))
 		return;
-	if (!readonly && c->writer != NULL && (flags & PROTO_OPEN_FORCE) &&
-	    !session_is_stale(c->writer) &&
+	w = session_writer(c);
+	if (!readonly && w != NULL && (flags & PROTO_OPEN_FORCE) && !session_is_stale(w) &&
 	    !session_allowed(p, c, rights, CONF_RIGHT_FORCE))
 		return;
 	/* Evicting the writer must not let go of the device on the way. */
 	c->busy = 1;
-	if (!readonly && c->writer != NULL) {
+	if (!readonly && w != NULL) {
 		if (flags & PROTO_OPEN_FORCE)
-			session_takeover(c->writer, p, 1, notice, sizeof(notice));
-		else if (session_is_stale(c->writer))
-			session_takeover(c->writer, p, 0, notice, sizeof(notice));
+			session_takeover(w, p, 1, notice, sizeof(notice));
+		else if (session_is_stale(w))
+			session_takeover(w, p, 0, notice, sizeof(notice));
 		else {
 			c->busy = 0;
 			session_busy(p, c);
@@ -349,16 +380,14 @@ static void session_open(struct peer *p, const struct proto_msg *m)
 	s->peer = p;
 	s->console = c;
 	s->role = readonly ? SESSION_WATCHER : SESSION_WRITER;
-	s->cursor = (flags & PROTO_OPEN_NOHISTORY) ? c->ring.head : ring_tail(&c->ring);
+	s->consumer.ops = &session_consumer_ops;
+	s->consumer.cursor = (flags & PROTO_OPEN_NOHISTORY) ? c->ring.head :
+	    ring_tail(&c->ring);
+	s->consumer.lossless = !readonly;
+	s->consumer.crowd = readonly;
 	s->since_ms = wall_ms();
 	s->last_input_ms = p->last_alive_ms = s->last_progress_ms = now;
 	p->data = s;
-	if (readonly) {
-		TAILQ_INSERT_HEAD(&c->watchers, s, entry);
-		c->nwatchers++;
-	} else {
-		c->writer = s;
-	}
 	log_info("%s: %s attached as %s (granted: %s)%s%s", c->name, session_who(s),
 	    readonly ? "watcher" : "writer", conf_right_name(rights),
 	    notice[0] ? "; " : "", notice);
@@ -373,9 +402,8 @@ static void session_open(struct peer *p, const struct proto_msg *m)
 	peer_send(p, &reply);
 	if (!readonly)
 		console_resize(c, m->u.open.rows, m->u.open.cols);
-	session_pump(s);
-	if (s->console != NULL)
-		console_update(c);
+	/* The history follows at the end of this loop turn. */
+	console_attach(c, &s->consumer, !readonly);
 }
 
 /*
@@ -419,6 +447,19 @@ static uint32_t session_list_probe(struct peer *p, const struct conf_domain *d,
 	return PROTO_STATE_FREE;
 }
 
+/* How many sessions watch a console. */
+static unsigned session_watchers(const struct console *c)
+{
+	const struct console_consumer *k;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(k, &c->consumers, entry)
+		if (k->ops == &session_consumer_ops &&
+		    session_of((struct console_consumer *)k)->role == SESSION_WATCHER)
+			n++;
+	return n;
+}
+
 /* The state of one console for LIST. */
 static void session_list_entry(struct peer *p, const struct conf_domain *d,
     const struct conf_console *cc)
@@ -443,15 +484,17 @@ static void session_list_entry(struct peer *p, const struct conf_domain *d,
 		e.u.entry.state = PROTO_STATE_NOPTY;
 	} else if (!console_may_reopen(c)) {
 		e.u.entry.state = PROTO_STATE_HUNGUP;
-	} else if (c->writer != NULL || !TAILQ_EMPTY(&c->watchers)) {
+	} else if (!TAILQ_EMPTY(&c->consumers)) {
+		struct session *w = session_writer(c);
+
 		e.u.entry.state = PROTO_STATE_ATTACHED;
-		e.u.entry.watchers = c->nwatchers;
-		if (c->writer != NULL) {
-			if (session_is_stale(c->writer))
+		e.u.entry.watchers = session_watchers(c);
+		if (w != NULL) {
+			if (session_is_stale(w))
 				e.u.entry.state = PROTO_STATE_STALE;
-			e.u.entry.holder = proto_str(session_who(c->writer));
+			e.u.entry.holder = proto_str(session_who(w));
 			e.u.entry.idle = (uint32_t)((server_now_ms(p->server) -
-			    c->writer->last_input_ms) / 1000);
+			    w->last_input_ms) / 1000);
 		}
 	} else if (c->state != CONSOLE_OPEN && cc->type == CONF_CONSOLE_PTY) {
 		e.u.entry.state = session_list_probe(p, d, cc, &holder, &why);
@@ -495,14 +538,15 @@ void session_tick(struct server *s)
 	struct session *w;
 
 	for (c = s->consoles; c != NULL; c = c->next) {
-		w = c->writer;
+		w = session_writer(c);
 		if (w == NULL || w->lossy || w->ending || c->state != CONSOLE_OPEN)
 			continue;
-		if (c->ring.head - w->cursor < c->ring.size)
+		if (c->ring.head - w->consumer.cursor < c->ring.size)
 			continue;
 		if (now - w->last_progress_ms < limit)
 			continue;
 		w->lossy = 1;
+		console_consumer_lossless(&w->consumer, 0);
 		log_warn("%s: %s stopped reading for %us: output to it is now skipped when"
 		    " it falls behind", c->name, session_who(w), s->conf->writer_timeout);
 		peer_send_notice(w->peer, PROTO_NOTICE_DEMOTED, 0,
@@ -566,19 +610,14 @@ static int session_on_frame(struct peer *p, const struct proto_msg *m)
 	return 0;
 }
 
-/* The peer's queued output was written: send more, or wait for the crowd. */
+/* The peer's queued output was written: more at the end of the turn. */
 static void session_on_drained(struct peer *p)
 {
 	struct session *s = p->data;
 
 	if (s == NULL)
 		return;
-	/* A watcher in a crowd waits for the crowd's next turn. */
-	if (s->role == SESSION_WATCHER && !s->ending &&
-	    console_watchers_coalesced(s->console))
-		console_schedule_watchers(s->console);
-	else
-		session_pump(s);
+	console_consumer_wake(&s->consumer);
 }
 
 /* The connection is going away: leave the console without a word. */
