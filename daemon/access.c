@@ -256,8 +256,8 @@ unsigned access_count(const struct server *s, const struct peer *p)
 	const struct peer *q;
 	unsigned n = 0;
 
-	for (q = s->peers; q != NULL; q = q->next)
-		if (q != p && q->hello_done && !q->closing && strcmp(q->ident, p->ident) == 0)
+	TAILQ_FOREACH(q, &s->peers, entry)
+		if (q != p && q->state == PEER_READY && strcmp(q->ident, p->ident) == 0)
 			n++;
 	return n;
 }

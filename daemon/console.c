@@ -593,7 +593,7 @@ int console_reap(struct server *s, pid_t pid, int status)
 {
 	struct console *c;
 
-	for (c = s->consoles; c != NULL; c = c->next) {
+	TAILQ_FOREACH(c, &s->consoles, entry) {
 		if (c->child != pid)
 			continue;
 		if (WIFEXITED(status))
@@ -606,4 +606,64 @@ int console_reap(struct server *s, pid_t pid, int status)
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * A closed pty console, as the host sees it: no longer the domain's (or
+ * nothing proves it is; st->why says why), gone (the domain stopped), held
+ * by another program (st->holder says which), or free.
+ */
+static uint32_t console_probe(const struct server *s, const struct conf_domain *d,
+    const struct conf_console *cc, struct console_status *st)
+{
+	struct lock_holder holders[8];
+	char *cause = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	rc = owner_check(d, cc, -1, NULL, &st->why);
+	if (rc == -EOWNERDEAD)
+		return PROTO_STATE_NOTRUNNING;
+	if (rc == -ENOKEY)
+		return PROTO_STATE_UNOWNED;
+	free(st->why);
+	st->why = NULL;
+	if (rc == -ENOENT)
+		return PROTO_STATE_HUNGUP; /* the pty is gone */
+	rc = lock_probe(s->conf->lock_dir, cc->pty_path, holders, 8, &n, &cause);
+	free(cause);
+	if (rc == -ENOENT)
+		return PROTO_STATE_HUNGUP;
+	/*
+	 * The verdicts that make lock_acquire() refuse: a closed console
+	 * meets "ours" only when another console of this daemon holds the
+	 * same device.  A stale lock is broken by an attach: free.
+	 */
+	for (i = 0; rc == 0 && i < n && i < 8; i++) {
+		if (holders[i].state == LOCK_STATE_LIVE || holders[i].state == LOCK_STATE_HOSTILE ||
+		    holders[i].state == LOCK_STATE_FRESH || holders[i].state == LOCK_STATE_OURS) {
+			st->holder = holders[i];
+			return PROTO_STATE_LOCKED;
+		}
+	}
+	return PROTO_STATE_FREE;
+}
+
+void console_status(const struct server *s, const struct console *c,
+    const struct conf_domain *d, const struct conf_console *cc, int probe,
+    struct console_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (c == NULL || cc->type == CONF_CONSOLE_UNSUPPORTED)
+		st->state = PROTO_STATE_UNSUPPORTED;
+	else if (cc->type == CONF_CONSOLE_PTY && cc->pty_path == NULL)
+		st->state = PROTO_STATE_NOPTY;
+	else if (!console_may_reopen(c))
+		st->state = PROTO_STATE_HUNGUP;
+	else if (!TAILQ_EMPTY(&c->consumers))
+		st->state = PROTO_STATE_ATTACHED;
+	else if (probe && c->state != CONSOLE_OPEN && cc->type == CONF_CONSOLE_PTY)
+		st->state = console_probe(s, d, cc, st);
+	else
+		st->state = PROTO_STATE_FREE;
 }

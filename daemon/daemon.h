@@ -75,6 +75,19 @@ void ring_commit(struct ring *r, size_t n);
 /* A connection from a client: before, during and after a session. */
 enum peer_transport { PEER_UNIX, PEER_TCP };
 
+/* Where a connection is in its life; it only moves forward. */
+enum peer_state {
+	PEER_PROXY,     /* a PROXY header must come first */
+	PEER_HELLO,     /* waits for the client's HELLO */
+	PEER_READY,     /* frames go to the owner */
+	PEER_DRAINING,  /* reading stopped; closes once its output is written */
+	PEER_DEAD,      /* its handles are closing; freed in their callbacks */
+};
+
+#define PEER_F_HANDSHAKING 0x1 /* in server->handshaking */
+#define PEER_F_PAUSED      0x2 /* input held back: the pty is full */
+#define PEER_F_READING     0x4 /* uv_read_start is in effect */
+
 /*
  * What the owner of a peer (session.c) hears from it.  peer.c knows the
  * socket, the handshake, the frames and the write queue, and nothing of
@@ -112,19 +125,22 @@ struct peer {
 	char addr[64];             /* tcp: the client's address, "[v6]:port" or "a.b.c.d:port" */
 	char cn[256];              /* tcp via PROXY v2: the verified certificate's CN */
 	char ident[320];           /* what limits count: "uid 0", "CN x", "address y" */
-	int proxy_pending;         /* a PROXY header must come first */
-	int hello_done;
-	int closing;
-	int paused;                /* input held back: the pty is full */
-	int reading;
+	enum peer_state state;
+	unsigned flags;            /* PEER_F_* */
 	size_t queued;             /* bytes handed to uv_write, not yet written */
 	uint64_t last_alive_ms;    /* last frame of any kind (loop time) */
 	const struct peer_ops *ops;
 	void *data;                /* the owner's: the session, once attached */
 	int handles;               /* open libuv handles, freed at zero */
-	struct peer *prev, *next;  /* in server->peers */
-	struct peer *hs_prev, *hs_next; /* in server->handshaking, oldest first */
+	TAILQ_ENTRY(peer) entry;   /* in server->peers */
+	TAILQ_ENTRY(peer) hs_entry; /* in server->handshaking, oldest first */
 };
+
+/* Whether the peer is on its way out (draining its last frames, or dead). */
+static inline int peer_closing(const struct peer *p)
+{
+	return p->state >= PEER_DRAINING;
+}
 
 /*
  * A consumer of a console's ring: anything that reads the console's output
@@ -198,7 +214,7 @@ struct console {
 	uv_timer_t *grace;                /* holds the device after late input */
 	int dirty;                        /* in server->dirty: consumers to pump */
 	TAILQ_ENTRY(console) dirty_entry;
-	struct console *next;
+	TAILQ_ENTRY(console) entry;       /* in server->consoles */
 };
 
 struct console *console_new(struct server *s, const struct conf_domain *d,
@@ -233,6 +249,24 @@ void console_consumer_lossless(struct console_consumer *k, int lossless);
 void console_pump_dirty(struct server *s);
 /* The spawned child of a console exited. */
 int console_reap(struct server *s, pid_t pid, int status);
+
+/* What a console is now, as OPEN and LIST both see it. */
+struct console_status {
+	uint32_t state;              /* PROTO_STATE_* */
+	struct lock_holder holder;   /* PROTO_STATE_LOCKED: the program */
+	char *why;                   /* NOTRUNNING, UNOWNED: the reason (free it) */
+};
+/*
+ * The state of console cc of domain d (c: its object, NULL when the daemon
+ * does not serve it).  A closed pty console is probed (whether its pty is
+ * still the domain's, then other programs' locks) only when probe is set
+ * (LIST): OPEN learns the same by proving and locking it in console_open().
+ * PROTO_STATE_ATTACHED means consumers are attached; who they are is the
+ * caller's business (a stale writer is the sessions' notion).
+ */
+void console_status(const struct server *s, const struct console *c,
+    const struct conf_domain *d, const struct conf_console *cc, int probe,
+    struct console_status *st);
 
 /*
  * session.c: a client attached to a console, as its writer or a watcher.  A
@@ -272,6 +306,12 @@ int session_is_stale(const struct session *s);
 void session_free_ended(struct server *srv);
 /* Describe a session's owner for messages: "uid 0 (root) pid 42 via unix". */
 const char *session_who(const struct session *s);
+/* The console's writer session, or NULL; how many sessions watch it. */
+struct session *session_writer(const struct console *c);
+unsigned session_watchers(const struct console *c);
+
+/* list.c: LIST, every console the peer may watch with its state. */
+void list_send(struct peer *p);
 
 /* peer.c: connections. */
 struct peer *peer_new(struct server *s, enum peer_transport t, int proxy);
@@ -304,12 +344,12 @@ struct server {
 	struct conf *conf;
 	const char *config_path;       /* NULL: demo */
 	const char *socket_override;
-	struct listener *listeners;
-	struct peer *peers;
-	struct peer *hs_head, *hs_tail; /* connections that have not said hello */
+	SLIST_HEAD(, listener) listeners;
+	TAILQ_HEAD(, peer) peers;
+	TAILQ_HEAD(, peer) handshaking; /* connections that have not said hello */
 	unsigned nhandshaking;
 	unsigned npeers;
-	struct console *consoles;
+	TAILQ_HEAD(, console) consoles;
 	struct console **index;        /* by registry position, see server.c */
 	size_t *domain_base;
 	uv_signal_t sig_term, sig_int, sig_hup, sig_chld;

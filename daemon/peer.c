@@ -36,17 +36,10 @@ static void peer_hs_unlink(struct peer *p)
 {
 	struct server *s = p->server;
 
-	if (p->hello_done || (p->hs_prev == NULL && s->hs_head != p))
+	if (!(p->flags & PEER_F_HANDSHAKING))
 		return;
-	if (p->hs_prev)
-		p->hs_prev->hs_next = p->hs_next;
-	else
-		s->hs_head = p->hs_next;
-	if (p->hs_next)
-		p->hs_next->hs_prev = p->hs_prev;
-	else
-		s->hs_tail = p->hs_prev;
-	p->hs_prev = p->hs_next = NULL;
+	TAILQ_REMOVE(&s->handshaking, p, hs_entry);
+	p->flags &= ~PEER_F_HANDSHAKING;
 	s->nhandshaking--;
 }
 
@@ -59,7 +52,7 @@ struct peer *peer_new(struct server *s, enum peer_transport t, int proxy)
 	p = xcalloc(1, sizeof(*p));
 	p->server = s;
 	p->transport = t;
-	p->proxy_pending = proxy;
+	p->state = proxy ? PEER_PROXY : PEER_HELLO;
 	p->id = ++s->next_peer_id;
 	p->pid = -1;
 	p->uid = (uid_t)-1;
@@ -72,17 +65,10 @@ struct peer *peer_new(struct server *s, enum peer_transport t, int proxy)
 	p->io.handle.data = p;
 	p->timer.data = p;
 	p->handles = 2;
-	p->next = s->peers;
-	if (s->peers)
-		s->peers->prev = p;
-	s->peers = p;
+	TAILQ_INSERT_HEAD(&s->peers, p, entry);
 	s->npeers++;
-	p->hs_prev = s->hs_tail;
-	if (s->hs_tail)
-		s->hs_tail->hs_next = p;
-	else
-		s->hs_head = p;
-	s->hs_tail = p;
+	TAILQ_INSERT_TAIL(&s->handshaking, p, hs_entry);
+	p->flags |= PEER_F_HANDSHAKING;
 	s->nhandshaking++;
 	return p;
 }
@@ -94,7 +80,8 @@ static void peer_make_room(struct server *s)
 	static struct log_limit rl;
 	struct peer *old;
 
-	while (s->nhandshaking > s->conf->limits.handshaking && (old = s->hs_head) != NULL) {
+	while (s->nhandshaking > s->conf->limits.handshaking &&
+	    (old = TAILQ_FIRST(&s->handshaking)) != NULL) {
 		log_limited(&rl, LOG_LVL_WARN, "too many connections without a hello;"
 		    " dropping the oldest: %s", old->desc);
 		peer_close(old, NULL);
@@ -121,7 +108,7 @@ static int peer_proxy(struct peer *p)
 		return -1;
 	}
 	proto_reader_consume(&p->reader, (size_t)n);
-	p->proxy_pending = 0;
+	p->state = PEER_HELLO;
 	access_proxy(p, &px);
 	log_debug("%s: PROXY v%d header", p->desc, px.version);
 	return 1;
@@ -150,7 +137,7 @@ static void peer_on_hello_timeout(uv_timer_t *t)
 {
 	struct peer *p = t->data;
 
-	if (p->closing)
+	if (peer_closing(p))
 		peer_close(p, "did not finish closing in time");
 	else
 		peer_close(p, "said no hello in time");
@@ -167,7 +154,7 @@ void peer_start(struct peer *p)
 	if (uv_read_start(&p->io.stream, peer_on_alloc, peer_on_read) < 0)
 		peer_close(p, "cannot read from the connection");
 	else
-		p->reading = 1;
+		p->flags |= PEER_F_READING;
 }
 
 static void peer_on_handle_closed(uv_handle_t *h)
@@ -189,17 +176,12 @@ void peer_close(struct peer *p, const char *why)
 		return;
 	if (why != NULL)
 		log_info("%s: closing connection: %s", p->desc, why);
-	p->closing = 1;
+	p->state = PEER_DEAD;
 	if (p->ops != NULL && p->ops->closed != NULL)
 		p->ops->closed(p);
 	peer_hs_unlink(p);
 	s->npeers--;
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		s->peers = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
+	TAILQ_REMOVE(&s->peers, p, entry);
 	uv_close(&p->io.handle, peer_on_handle_closed);
 	uv_close((uv_handle_t *)&p->timer, peer_on_handle_closed);
 }
@@ -208,10 +190,10 @@ void peer_close_after_flush(struct peer *p)
 {
 	if (uv_is_closing(&p->io.handle))
 		return;
-	p->closing = 1;
-	if (p->reading) {
+	p->state = PEER_DRAINING;
+	if (p->flags & PEER_F_READING) {
 		uv_read_stop(&p->io.stream);
-		p->reading = 0;
+		p->flags &= ~PEER_F_READING;
 	}
 	if (p->queued == 0) {
 		peer_close(p, NULL);
@@ -233,7 +215,7 @@ static void peer_on_write(uv_write_t *req, int status)
 		peer_close(p, uv_strerror(status));
 		return;
 	}
-	if (p->closing) {
+	if (peer_closing(p)) {
 		if (p->queued == 0)
 			peer_close(p, NULL);
 		return;
@@ -378,7 +360,7 @@ static int peer_hello(struct peer *p, const struct proto_msg *m)
 		return -EPERM;
 	}
 	peer_hs_unlink(p);
-	p->hello_done = 1;
+	p->state = PEER_READY;
 	uv_timer_stop(&p->timer);
 	memset(&r, 0, sizeof(r));
 	r.type = PROTO_HELLO;
@@ -392,7 +374,7 @@ static int peer_hello(struct peer *p, const struct proto_msg *m)
 static int peer_dispatch(struct peer *p, const struct proto_msg *m)
 {
 	p->last_alive_ms = server_now_ms(p->server);
-	if (!p->hello_done) {
+	if (p->state == PEER_HELLO) {
 		if (m->type != PROTO_HELLO) {
 			peer_close(p, "sent a frame before HELLO");
 			return -1;
@@ -416,7 +398,7 @@ static int peer_prehello_ok(struct peer *p)
 	uint16_t type;
 	uint32_t len;
 
-	if (p->hello_done || avail < PROTO_HDR_SIZE)
+	if (p->state != PEER_HELLO || avail < PROTO_HDR_SIZE)
 		return 1;
 	/* A header that is wrong anyway is reported for what is wrong with it. */
 	if (proto_decode_header(buf, avail, &type, &len, &why) < 0)
@@ -430,7 +412,7 @@ static void peer_process(struct peer *p)
 	const char *why = "malformed frame";
 	int r;
 
-	while (!p->paused && !p->closing) {
+	while (!(p->flags & PEER_F_PAUSED) && !peer_closing(p)) {
 		if (!peer_prehello_ok(p)) {
 			peer_close(p, "bad frame: a frame too large for a HELLO before the hello");
 			return;
@@ -448,28 +430,28 @@ static void peer_process(struct peer *p)
 		if (peer_dispatch(p, &m) < 0)
 			return;
 	}
-	if (p->closing)
+	if (peer_closing(p))
 		return;
-	if (p->paused && p->reading) {
+	if ((p->flags & PEER_F_PAUSED) && (p->flags & PEER_F_READING)) {
 		uv_read_stop(&p->io.stream);
-		p->reading = 0;
-	} else if (!p->paused && !p->reading) {
-		p->reading = 1;
+		p->flags &= ~PEER_F_READING;
+	} else if (!(p->flags & PEER_F_PAUSED) && !(p->flags & PEER_F_READING)) {
+		p->flags |= PEER_F_READING;
 		uv_read_start(&p->io.stream, peer_on_alloc, peer_on_read);
 	}
 }
 
 void peer_pause(struct peer *p)
 {
-	p->paused = 1;
+	p->flags |= PEER_F_PAUSED;
 }
 
 /* Input may flow again: handle the frames that waited, then read on. */
 void peer_resume(struct peer *p)
 {
-	if (!p->paused)
+	if (!(p->flags & PEER_F_PAUSED))
 		return;
-	p->paused = 0;
+	p->flags &= ~PEER_F_PAUSED;
 	peer_process(p);
 }
 
@@ -492,9 +474,9 @@ static void peer_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
 	(void)buf;
 	if (nread > 0) {
 		proto_reader_commit(&p->reader, (size_t)nread);
-		if (p->proxy_pending && peer_proxy(p) <= 0)
+		if (p->state == PEER_PROXY && peer_proxy(p) <= 0)
 			return;
-		if (!p->hello_done && !p->proxy_pending &&
+		if (p->state == PEER_HELLO &&
 		    (unexpected = peer_unexpected_proxy(p)) != 0) {
 			if (unexpected > 0)
 				peer_close(p, "it sent a PROXY header"
@@ -506,7 +488,7 @@ static void peer_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
 		const uint8_t *rest;
 
 		if (proto_reader_peek(&p->reader, &rest) > 0)
-			peer_close(p, p->proxy_pending ? "the client went away in the"
+			peer_close(p, p->state == PEER_PROXY ? "the client went away in the"
 			    " middle of its PROXY header" : "the client went away in the"
 			    " middle of a frame");
 		else

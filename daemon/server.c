@@ -29,7 +29,7 @@ struct listener {
 	char *path;  /* unix: the socket file, removed at shutdown */
 	char *name;  /* for log lines */
 	int inited;  /* the handle exists and must be closed */
-	struct listener *next;
+	SLIST_ENTRY(listener) entry;
 };
 
 uint64_t server_now_ms(const struct server *s)
@@ -55,7 +55,7 @@ void server_index(struct server *s)
 		s->domain_base[i] = total;
 		total += conf->domains[i].nconsoles;
 	}
-	for (c = s->consoles; c != NULL; c = c->next) {
+	TAILQ_FOREACH(c, &s->consoles, entry) {
 		i = (size_t)(c->domain - conf->domains);
 		j = (size_t)(c->conf - c->domain->consoles);
 		s->index[s->domain_base[i] + j] = c;
@@ -82,8 +82,7 @@ static struct console *server_add_console(struct server *s, const struct conf_do
 	if (cc->type == CONF_CONSOLE_UNSUPPORTED)
 		return NULL;
 	c = console_new(s, d, cc);
-	c->next = s->consoles;
-	s->consoles = c;
+	TAILQ_INSERT_HEAD(&s->consoles, c, entry);
 	return c;
 }
 
@@ -165,6 +164,10 @@ int server_init(struct server *s, uv_loop_t *loop, struct conf *conf)
 
 	s->loop = loop;
 	s->conf = conf;
+	TAILQ_INIT(&s->consoles);
+	TAILQ_INIT(&s->peers);
+	TAILQ_INIT(&s->handshaking);
+	SLIST_INIT(&s->listeners);
 	s->heartbeat_ms = conf->stale_after * 1000 / 3;
 	if (s->heartbeat_ms < 500)
 		s->heartbeat_ms = 500;
@@ -406,8 +409,7 @@ int server_listen(struct server *s)
 		} else {
 			rc = server_listen_tcp(s, l, cl, &cause);
 		}
-		l->next = s->listeners;
-		s->listeners = l;
+		SLIST_INSERT_HEAD(&s->listeners, l, entry);
 		if (rc == 0)
 			log_info("listening on %s%s", l->name,
 			    l->proxy ? " (PROXY protocol required)" : "");
@@ -417,8 +419,7 @@ int server_listen(struct server *s)
 		l->server = s;
 		l->io.handle.data = l;
 		rc = server_listen_unix(s, l, NULL, s->socket_override, &cause);
-		l->next = s->listeners;
-		s->listeners = l;
+		SLIST_INSERT_HEAD(&s->listeners, l, entry);
 		if (rc == 0)
 			log_info("listening on %s", l->name);
 	}
@@ -429,7 +430,7 @@ int server_listen(struct server *s)
 	}
 	/* Listening proves no other daemon serves here: its leftovers are ours. */
 	ttystate_recover(s);
-	for (c = s->consoles; c != NULL; c = c->next)
+	TAILQ_FOREACH(c, &s->consoles, entry)
 		server_capture(c);
 	follow_update(s);
 	return 0;
@@ -437,14 +438,7 @@ int server_listen(struct server *s)
 
 static void server_unlink_console(struct server *s, struct console *c)
 {
-	struct console **pp;
-
-	for (pp = &s->consoles; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			return;
-		}
-	}
+	TAILQ_REMOVE(&s->consoles, c, entry);
 }
 
 /* Why a console changed, in the words an operator would use. */
@@ -564,7 +558,7 @@ void server_reload(struct server *s)
 	s->conf = next;
 	conf_free(old);
 	server_index(s);
-	for (c = s->consoles; c != NULL; c = c->next)
+	TAILQ_FOREACH(c, &s->consoles, entry)
 		server_capture(c);
 	follow_update(s);
 	log_info("reloaded: %zu added, %zu removed, %zu changed, %zu unchanged",
@@ -584,23 +578,21 @@ static void server_listener_closed(uv_handle_t *h)
 /* SIGTERM: tell everyone, restore every pty, remove every lock and socket. */
 void server_shutdown(struct server *s)
 {
-	struct listener *l, *ln;
+	struct listener *l;
 	struct console *c;
 	struct peer *p, *pn;
 
 	if (s->stopping)
 		return;
 	s->stopping = 1;
-	for (c = s->consoles; c != NULL; c = c->next) {
+	TAILQ_FOREACH(c, &s->consoles, entry) {
 		console_stop_all(c, PROTO_CODE_UNREACHABLE, "conbrokerd is shutting down");
 		console_close(c);
 	}
-	for (p = s->peers; p != NULL; p = pn) {
-		pn = p->next;
+	TAILQ_FOREACH_SAFE(p, &s->peers, entry, pn)
 		peer_close_after_flush(p);
-	}
-	for (l = s->listeners; l != NULL; l = ln) {
-		ln = l->next;
+	while ((l = SLIST_FIRST(&s->listeners)) != NULL) {
+		SLIST_REMOVE_HEAD(&s->listeners, entry);
 		if (l->path != NULL)
 			unlink(l->path);
 		if (l->inited)
@@ -608,7 +600,6 @@ void server_shutdown(struct server *s)
 		else
 			server_listener_closed(&l->io.handle);
 	}
-	s->listeners = NULL;
 	uv_close((uv_handle_t *)&s->sig_term, NULL);
 	uv_close((uv_handle_t *)&s->sig_int, NULL);
 	uv_close((uv_handle_t *)&s->sig_hup, NULL);
@@ -623,13 +614,12 @@ void server_shutdown(struct server *s)
 
 void server_free(struct server *s)
 {
-	struct console *c, *next;
+	struct console *c;
 
-	for (c = s->consoles; c != NULL; c = next) {
-		next = c->next;
+	while ((c = TAILQ_FIRST(&s->consoles)) != NULL) {
+		TAILQ_REMOVE(&s->consoles, c, entry);
 		console_free(c);
 	}
-	s->consoles = NULL;
 	session_free_ended(s);
 	free(s->index);
 	free(s->domain_base);

@@ -22,7 +22,7 @@ static struct session *session_of(struct console_consumer *k)
 }
 
 /* The console's writer, as a session (every writer is one). */
-static struct session *session_writer(const struct console *c)
+struct session *session_writer(const struct console *c)
 {
 	return c->writer != NULL ? session_of(c->writer) : NULL;
 }
@@ -153,7 +153,7 @@ static void session_on_pump(struct console_consumer *k)
 	size_t n;
 	int moved = 0;
 
-	if (c == NULL || p == NULL || p->closing)
+	if (c == NULL || p == NULL || peer_closing(p))
 		return;
 	if (c->ring.buf == NULL)
 		goto ending;
@@ -168,7 +168,7 @@ static void session_on_pump(struct console_consumer *k)
 		peer_send_notice(p, PROTO_NOTICE_MISSED, missed,
 		    "%" PRIu64 " bytes of output skipped: this session fell behind", missed);
 	}
-	while (!p->closing && p->queued < PEER_OUTPUT_BUDGET && k->cursor < c->ring.head) {
+	while (!peer_closing(p) && p->queued < PEER_OUTPUT_BUDGET && k->cursor < c->ring.head) {
 		n = ring_peek(&c->ring, k->cursor, &ptr, PROTO_MAX_PAYLOAD);
 		if (peer_send_data(p, ptr, n) < 0)
 			return;
@@ -188,7 +188,7 @@ static void session_on_pump(struct console_consumer *k)
 	if (moved && k->lossless)
 		console_update(c); /* reading may go on */
 ending:
-	if (s->ending && s->peer != NULL && !p->closing && k->cursor >= c->ring.head)
+	if (s->ending && s->peer != NULL && !peer_closing(p) && k->cursor >= c->ring.head)
 		session_detach(s, s->end_code, s->end_msg ? s->end_msg : "");
 }
 
@@ -269,7 +269,8 @@ static void session_busy(struct peer *p, struct console *c)
 /* Find the console an OPEN names, or refuse with the reason. */
 static struct console *session_lookup(struct peer *p, const struct proto_msg *m)
 {
-	char dom[256], dev[256];
+	struct console_status st;
+	char dom[256], dev[256], at[64];
 	const struct conf_domain *d;
 	const struct conf_console *cc;
 	struct console *c;
@@ -291,21 +292,19 @@ static struct console *session_lookup(struct peer *p, const struct proto_msg *m)
 		return NULL;
 	}
 	c = server_find_console(p->server, d, cc);
-	if (c == NULL || cc->type == CONF_CONSOLE_UNSUPPORTED) {
+	console_status(p->server, c, d, cc, 0, &st);
+	switch (st.state) {
+	case PROTO_STATE_UNSUPPORTED:
 		session_error(p, PROTO_CODE_NOENT,
 		    "console %s/%s is of type '%s', which conbroker does not serve",
 		    d->name, cc->alias, cc->source_type ? cc->source_type : "unknown");
 		return NULL;
-	}
-	if (cc->type == CONF_CONSOLE_PTY && cc->pty_path == NULL) {
+	case PROTO_STATE_NOPTY:
 		session_error(p, PROTO_CODE_HANGUP,
 		    "domain '%s' is not running: console %s has no pty assigned",
 		    d->name, cc->alias);
 		return NULL;
-	}
-	if (!console_may_reopen(c)) {
-		char at[64];
-
+	case PROTO_STATE_HUNGUP:
 		format_since(c->hungup_at, at, sizeof(at));
 		session_error(p, PROTO_CODE_HANGUP,
 		    "console %s hung up at %s; it can be attached again once the domain's"
@@ -406,49 +405,8 @@ static void session_open(struct peer *p, const struct proto_msg *m)
 	console_attach(c, &s->consumer, !readonly);
 }
 
-/*
- * A closed pty console, as the host sees it: no longer the domain's (or
- * nothing proves it is), gone (the domain stopped), held by another program
- * (*holder says which), or free.  *why is the reason for the first two.
- */
-static uint32_t session_list_probe(struct peer *p, const struct conf_domain *d,
-    const struct conf_console *cc, struct lock_holder *holder, char **why)
-{
-	struct lock_holder holders[8];
-	char *cause = NULL;
-	size_t n = 0, i;
-	int rc;
-
-	rc = owner_check(d, cc, -1, NULL, why);
-	if (rc == -EOWNERDEAD)
-		return PROTO_STATE_NOTRUNNING;
-	if (rc == -ENOKEY)
-		return PROTO_STATE_UNOWNED;
-	free(*why);
-	*why = NULL;
-	if (rc == -ENOENT)
-		return PROTO_STATE_HUNGUP; /* the pty is gone */
-	rc = lock_probe(p->server->conf->lock_dir, cc->pty_path, holders, 8, &n, &cause);
-	free(cause);
-	if (rc == -ENOENT)
-		return PROTO_STATE_HUNGUP;
-	/*
-	 * The verdicts that make lock_acquire() refuse: a closed console
-	 * meets "ours" only when another console of this daemon holds the
-	 * same device.  A stale lock is broken by an attach: free.
-	 */
-	for (i = 0; rc == 0 && i < n && i < 8; i++) {
-		if (holders[i].state == LOCK_STATE_LIVE || holders[i].state == LOCK_STATE_HOSTILE ||
-		    holders[i].state == LOCK_STATE_FRESH || holders[i].state == LOCK_STATE_OURS) {
-			*holder = holders[i];
-			return PROTO_STATE_LOCKED;
-		}
-	}
-	return PROTO_STATE_FREE;
-}
-
 /* How many sessions watch a console. */
-static unsigned session_watchers(const struct console *c)
+unsigned session_watchers(const struct console *c)
 {
 	const struct console_consumer *k;
 	unsigned n = 0;
@@ -460,75 +418,6 @@ static unsigned session_watchers(const struct console *c)
 	return n;
 }
 
-/* The state of one console for LIST. */
-static void session_list_entry(struct peer *p, const struct conf_domain *d,
-    const struct conf_console *cc)
-{
-	struct console *c = server_find_console(p->server, d, cc);
-	struct lock_holder holder;
-	struct proto_msg e;
-	char *why = NULL;
-
-	memset(&e, 0, sizeof(e));
-	e.type = PROTO_LIST_ENTRY;
-	e.u.entry.domain = proto_str(d->name);
-	e.u.entry.uuid = proto_str(d->uuid_str);
-	e.u.entry.alias = proto_str(cc->alias);
-	e.u.entry.pty = proto_str(cc->pty_path ? cc->pty_path : "");
-	e.u.entry.holder = proto_str("");
-	e.u.entry.state = PROTO_STATE_FREE;
-	if (cc->type == CONF_CONSOLE_UNSUPPORTED || c == NULL) {
-		e.u.entry.state = PROTO_STATE_UNSUPPORTED;
-		e.u.entry.holder = proto_str(cc->source_type ? cc->source_type : "");
-	} else if (cc->type == CONF_CONSOLE_PTY && cc->pty_path == NULL) {
-		e.u.entry.state = PROTO_STATE_NOPTY;
-	} else if (!console_may_reopen(c)) {
-		e.u.entry.state = PROTO_STATE_HUNGUP;
-	} else if (!TAILQ_EMPTY(&c->consumers)) {
-		struct session *w = session_writer(c);
-
-		e.u.entry.state = PROTO_STATE_ATTACHED;
-		e.u.entry.watchers = session_watchers(c);
-		if (w != NULL) {
-			if (session_is_stale(w))
-				e.u.entry.state = PROTO_STATE_STALE;
-			e.u.entry.holder = proto_str(session_who(w));
-			e.u.entry.idle = (uint32_t)((server_now_ms(p->server) -
-			    w->last_input_ms) / 1000);
-		}
-	} else if (c->state != CONSOLE_OPEN && cc->type == CONF_CONSOLE_PTY) {
-		e.u.entry.state = session_list_probe(p, d, cc, &holder, &why);
-		if (e.u.entry.state == PROTO_STATE_LOCKED) {
-			e.u.entry.holder_pid = (uint32_t)holder.pid;
-			e.u.entry.holder = proto_str(holder.program[0] ? holder.program :
-			    lock_kind_name(holder.kind));
-		} else if (why != NULL) {
-			e.u.entry.holder = proto_str(why);
-		}
-	}
-	peer_send(p, &e);
-	free(why);
-}
-
-/* LIST: every console of every domain, in the registry's order. */
-static void session_list(struct peer *p, const struct proto_msg *m)
-{
-	const struct conf *conf = p->server->conf;
-	struct proto_msg end;
-	size_t i, j;
-
-	(void)m;
-	for (i = 0; i < conf->ndomains && !p->closing; i++)
-		for (j = 0; j < conf->domains[i].nconsoles; j++)
-			if (access_rights(p->server, p, &conf->domains[i],
-			    &conf->domains[i].consoles[j]) & CONF_RIGHT_WATCH)
-				session_list_entry(p, &conf->domains[i],
-				    &conf->domains[i].consoles[j]);
-	memset(&end, 0, sizeof(end));
-	end.type = PROTO_LIST_END;
-	peer_send(p, &end);
-}
-
 /* Once a second: a writer that stopped reading no longer holds the guest back. */
 void session_tick(struct server *s)
 {
@@ -537,7 +426,7 @@ void session_tick(struct server *s)
 	struct console *c;
 	struct session *w;
 
-	for (c = s->consoles; c != NULL; c = c->next) {
+	TAILQ_FOREACH(c, &s->consoles, entry) {
 		w = session_writer(c);
 		if (w == NULL || w->lossy || w->ending || c->state != CONSOLE_OPEN)
 			continue;
@@ -599,7 +488,7 @@ static int session_on_frame(struct peer *p, const struct proto_msg *m)
 		}
 		return -1;
 	case PROTO_LIST:
-		session_list(p, m);
+		list_send(p);
 		break;
 	default:
 		log_info("%s: dropping connection: unexpected %s frame", p->desc,
