@@ -340,13 +340,16 @@ void console_detach(struct console_consumer *k)
 	k->console = NULL;
 	k->dirty = 0;
 	console_update(c);
-	console_maybe_close(c);
+	/* Whether the device is still needed is decided at the end of the
+	 * turn, so that an OPEN that evicts the writer keeps it open. */
+	console_mark_dirty(c);
 }
 
 /*
  * Pump the dirty consumers of one console; the crowd, when there is one, at
  * most every CONSOLE_WATCH_DELAY_MS.  Returns 1 when some wait for the
- * crowd's next send.  A pump may detach its own consumer, never another.
+ * crowd's next send, 2 when some became dirty again meanwhile, 0 when all
+ * are done.  A pump may detach its own consumer, never another.
  */
 static int console_pump(struct console *c, uint64_t now)
 {
@@ -366,6 +369,11 @@ static int console_pump(struct console *c, uint64_t now)
 	}
 	if (sent && crowded)
 		c->crowd_next_ms = now + CONSOLE_WATCH_DELAY_MS;
+	if (TAILQ_EMPTY(&c->consumers))
+		console_maybe_close(c);
+	TAILQ_FOREACH(k, &c->consumers, entry)
+		if (k->dirty && !(k->crowd && crowded && now < c->crowd_next_ms))
+			return 2;
 	return waiting;
 }
 
@@ -380,7 +388,11 @@ void console_pump_dirty(struct server *s)
 	uint64_t now = server_now_ms(s), wake = UINT64_MAX;
 
 	TAILQ_FOREACH_SAFE(c, &s->dirty, dirty_entry, next) {
-		if (console_pump(c, now)) {
+		switch (console_pump(c, now)) {
+		case 2:
+			server_wake(s); /* again on the next turn */
+			continue;
+		case 1:
 			if (c->crowd_next_ms < wake)
 				wake = c->crowd_next_ms;
 			continue;
@@ -568,7 +580,7 @@ void console_maybe_close(struct console *c)
 {
 	uint64_t now, since;
 
-	if (c->state != CONSOLE_OPEN || !TAILQ_EMPTY(&c->consumers) || c->busy)
+	if (c->state != CONSOLE_OPEN || !TAILQ_EMPTY(&c->consumers))
 		return;
 	if (c->conf->capture == CONF_CAPTURE_ALWAYS || c->conf->type == CONF_CONSOLE_SPAWN)
 		return;

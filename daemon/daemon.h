@@ -209,7 +209,6 @@ struct console {
 	uint64_t crowd_next_ms;           /* the crowd's next send, when many */
 	uint64_t hungup_at;
 	int hup_pending;                  /* HUP seen while reading was held back */
-	int busy;                         /* mid-OPEN: keep the device open */
 	uint64_t last_input_ms;           /* loop time of the last writer input */
 	uv_timer_t *grace;                /* holds the device after late input */
 	int dirty;                        /* in server->dirty: consumers to pump */
@@ -276,6 +275,12 @@ void console_status(const struct server *s, const struct console *c,
  */
 enum session_role { SESSION_WRITER, SESSION_WATCHER };
 
+enum session_state {
+	SESSION_ATTACHED,
+	SESSION_ENDING,            /* sends what is left, then CLOSED end_code */
+	SESSION_ENDED,             /* has left its console; freed at the turn's end */
+};
+
 struct session {
 	struct server *server;
 	struct peer *peer;         /* NULL once the session has left */
@@ -285,7 +290,7 @@ struct session {
 	uint64_t since_ms;         /* attached at (wall clock, ms) */
 	uint64_t last_input_ms;    /* last DATA (loop time) */
 	uint64_t last_progress_ms; /* last time output to this session moved on */
-	int ending;                /* send the rest, then CLOSED end_code */
+	enum session_state state;
 	uint32_t end_code;
 	char *end_msg;
 	int ro_noticed;            /* a watcher was told its input is ignored */

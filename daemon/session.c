@@ -78,9 +78,10 @@ static void session_leave(struct session *s)
 	struct console *c = s->console;
 	struct peer *p = s->peer;
 
-	if (c == NULL)
+	if (s->state == SESSION_ENDED)
 		return;
 	log_info("%s: %s detached", c->name, session_who(s));
+	s->state = SESSION_ENDED;
 	s->console = NULL;
 	if (p != NULL)
 		p->data = NULL;
@@ -115,9 +116,9 @@ void session_detach(struct session *s, uint32_t code, const char *message)
 /* Mark the session ending: the pumps deliver what is left, then CLOSED. */
 void session_end(struct session *s, uint32_t code, const char *message)
 {
-	if (s->console == NULL || s->ending)
+	if (s->state != SESSION_ATTACHED)
 		return;
-	s->ending = 1;
+	s->state = SESSION_ENDING;
 	s->end_code = code;
 	s->end_msg = xstrdup(message);
 	console_consumer_lossless(&s->consumer, 0);
@@ -179,7 +180,7 @@ static void session_on_pump(struct console_consumer *k)
 		return; /* the connection failed under us: the session has left */
 	if (moved)
 		s->last_progress_ms = server_now_ms(s->server);
-	if (s->lossy && k->cursor == c->ring.head && !s->ending) {
+	if (s->lossy && k->cursor == c->ring.head && s->state == SESSION_ATTACHED) {
 		s->lossy = 0;
 		console_consumer_lossless(k, 1);
 		peer_send_notice(p, PROTO_NOTICE_INFO, 0,
@@ -188,7 +189,7 @@ static void session_on_pump(struct console_consumer *k)
 	if (moved && k->lossless)
 		console_update(c); /* reading may go on */
 ending:
-	if (s->ending && s->peer != NULL && !peer_closing(p) && k->cursor >= c->ring.head)
+	if (s->state == SESSION_ENDING && !peer_closing(p) && k->cursor >= c->ring.head)
 		session_detach(s, s->end_code, s->end_msg ? s->end_msg : "");
 }
 
@@ -357,20 +358,18 @@ static void session_open(struct peer *p, const struct proto_msg *m)
 	if (!readonly && w != NULL && (flags & PROTO_OPEN_FORCE) && !session_is_stale(w) &&
 	    !session_allowed(p, c, rights, CONF_RIGHT_FORCE))
 		return;
-	/* Evicting the writer must not let go of the device on the way. */
-	c->busy = 1;
+	/* Evicting the writer does not let go of the device on the way: a
+	 * console without consumers is closed only at the end of the turn. */
 	if (!readonly && w != NULL) {
 		if (flags & PROTO_OPEN_FORCE)
 			session_takeover(w, p, 1, notice, sizeof(notice));
 		else if (session_is_stale(w))
 			session_takeover(w, p, 0, notice, sizeof(notice));
 		else {
-			c->busy = 0;
 			session_busy(p, c);
 			return;
 		}
 	}
-	c->busy = 0;
 	if (c->state != CONSOLE_OPEN && session_open_device(p, c) < 0)
 		return;
 
@@ -428,7 +427,8 @@ void session_tick(struct server *s)
 
 	TAILQ_FOREACH(c, &s->consoles, entry) {
 		w = session_writer(c);
-		if (w == NULL || w->lossy || w->ending || c->state != CONSOLE_OPEN)
+		if (w == NULL || w->lossy || w->state != SESSION_ATTACHED ||
+		    c->state != CONSOLE_OPEN)
 			continue;
 		if (c->ring.head - w->consumer.cursor < c->ring.size)
 			continue;
