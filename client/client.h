@@ -4,7 +4,9 @@
  * One libuv loop.  transport.c connects to the broker (unix:, tcp:, ext:) and
  * turns the byte stream into frames; console.c and list.c are the commands;
  * term.c owns the terminal: raw mode, restored on every exit path, the escape
- * character, and standard output with flow control.
+ * character, and standard output with flow control.  The commands call into
+ * transport.c and term.c; those two call nothing back but through callbacks
+ * (struct client_ops, struct term_events), and never each other.
  */
 #ifndef CONBROKER_CLIENT_H
 #define CONBROKER_CLIENT_H
@@ -35,6 +37,9 @@ struct client_ops {
 	void (*ready)(struct client *c);                       /* HELLO answered */
 	void (*message)(struct client *c, const struct proto_msg *m);
 	void (*stop)(struct client *c);                        /* before exiting */
+	/* Input queued to the broker passed the high mark (1) or fell below
+	 * the low one (0): stop or resume reading what is sent. */
+	void (*sendq)(struct client *c, int full);
 };
 
 struct client {
@@ -88,28 +93,41 @@ void client_finish(struct client *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void client_close_transport(struct client *c);
 
-/* term.c: the user's side. */
+/* term.c: the user's side.  What it reports goes to these callbacks. */
+struct term_events {
+	void (*input)(void *arg, const uint8_t *data, size_t len);
+	void (*escape)(void *arg);      /* the escape character was typed */
+	void (*eof)(void *arg);         /* standard input ended */
+	void (*resized)(void *arg);     /* SIGWINCH */
+	/* Standard output is backed up (1), or has drained enough (0). */
+	void (*output_slow)(void *arg, int slow);
+	/* Standard output failed, or a signal came: end with this message. */
+	void (*fail)(void *arg, const char *message);
+	void *arg;
+};
+
 struct term_opts {
 	int escape;        /* -1: none */
 	int readonly;
+	struct term_events ev;
 };
 
 int term_parse_escape(const char *s, int *out);
 void term_escape_name(int esc, char *buf, size_t len);
-int term_start(struct client *c, const struct term_opts *o);
+int term_start(uv_loop_t *loop, const struct term_opts *o);
 int term_is_tty(void);
 void term_raw(int on);
 void term_winsize(uint16_t *rows, uint16_t *cols);
-/* Output from the console to stdout; pauses the broker when stdout is slow. */
-void term_output(struct client *c, const uint8_t *data, size_t len);
+/* Output from the console to stdout; says output_slow when stdout is slow. */
+void term_output(const uint8_t *data, size_t len);
 /* Stop or resume reading standard input (the broker is not keeping up). */
 void term_input_pause(int paused);
 /* A line for the user on stderr, correct in raw mode too. */
 void term_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void term_stop(struct client *c);
+void term_stop(void);
 int term_drained(void);
-/* The console tells term that stdin reached its end / the session is live. */
-void term_attached(struct client *c);
+/* The session is live: raw mode, and read the user's input. */
+void term_attached(void);
 
 /* console.c */
 struct console_opts {
@@ -120,11 +138,6 @@ struct console_opts {
 	unsigned linger_ms;
 };
 int console_run(struct client *c, const struct console_opts *o);
-/* term.c calls these. */
-void console_input(struct client *c, const uint8_t *data, size_t len);
-void console_escape(struct client *c);
-void console_eof(struct client *c);
-void console_resized(struct client *c);
 
 /* util.c: allocations that end the client when memory runs out. */
 void *xmalloc(size_t size);

@@ -26,6 +26,7 @@ static void console_on_closed(uv_handle_t *h)
 static void console_stop(struct client *c)
 {
 	(void)c;
+	term_stop();
 	if (cons.timers) {
 		uv_close((uv_handle_t *)&cons.heartbeat, console_on_closed);
 		uv_close((uv_handle_t *)&cons.linger, console_on_closed);
@@ -101,7 +102,7 @@ static void console_opened(struct client *c, const struct proto_msg *m)
 	if (c->heartbeat_ms > 0)
 		uv_timer_start(&cons.heartbeat, console_on_heartbeat, c->heartbeat_ms,
 		    c->heartbeat_ms);
-	term_attached(c);
+	term_attached();
 }
 
 static void console_message(struct client *c, const struct proto_msg *m)
@@ -111,7 +112,7 @@ static void console_message(struct client *c, const struct proto_msg *m)
 		console_opened(c, m);
 		break;
 	case PROTO_DATA:
-		term_output(c, m->u.data.ptr, m->u.data.len);
+		term_output(m->u.data.ptr, m->u.data.len);
 		if (cons.eof && !cons.detaching)
 			uv_timer_again(&cons.linger);
 		break;
@@ -127,37 +128,49 @@ static void console_message(struct client *c, const struct proto_msg *m)
 	}
 }
 
+/* The broker is not keeping up with our input: stop reading stdin a while. */
+static void console_sendq(struct client *c, int full)
+{
+	(void)c;
+	term_input_pause(full);
+}
+
 static const struct client_ops console_ops = {
 	.ready = console_ready,
 	.message = console_message,
 	.stop = console_stop,
+	.sendq = console_sendq,
 };
 
-void console_input(struct client *c, const uint8_t *data, size_t len)
+/* What the user types goes to the broker, once attached. */
+static void console_on_input(void *arg, const uint8_t *data, size_t len)
 {
+	struct client *c = arg;
+
 	if (!cons.attached || cons.detaching)
 		return;
 	client_send_data(c, data, len);
 }
 
-void console_escape(struct client *c)
+static void console_on_escape(void *arg)
 {
-	console_detach(c);
+	console_detach(arg);
 }
 
 /* End of standard input: let the output it caused arrive, then detach. */
-void console_eof(struct client *c)
+static void console_on_eof(void *arg)
 {
+	(void)arg;
 	if (cons.eof || cons.detaching)
 		return;
 	cons.eof = 1;
 	uv_timer_start(&cons.linger, console_on_linger, cons.opts.linger_ms,
 	    cons.opts.linger_ms);
-	(void)c;
 }
 
-void console_resized(struct client *c)
+static void console_on_resized(void *arg)
 {
+	struct client *c = arg;
 	struct proto_msg m;
 
 	if (!cons.attached || cons.opts.readonly)
@@ -169,9 +182,33 @@ void console_resized(struct client *c)
 		client_send(c, &m);
 }
 
+/* Standard output is backed up: hold the broker back, let it go again. */
+static void console_on_output_slow(void *arg, int slow)
+{
+	struct client *c = arg;
+
+	if (slow)
+		client_pause(c, 1);
+	else
+		client_resume(c);
+}
+
+static void console_on_fail(void *arg, const char *message)
+{
+	client_finish(arg, EXIT_USAGE, "%s", message);
+}
+
 int console_run(struct client *c, const struct console_opts *o)
 {
-	struct term_opts to = { .escape = o->escape, .readonly = o->readonly };
+	struct term_opts to = {
+		.escape = o->escape, .readonly = o->readonly,
+		.ev = {
+			.input = console_on_input, .escape = console_on_escape,
+			.eof = console_on_eof, .resized = console_on_resized,
+			.output_slow = console_on_output_slow, .fail = console_on_fail,
+			.arg = c,
+		},
+	};
 
 	cons.opts = *o;
 	c->ops = &console_ops;
@@ -179,7 +216,7 @@ int console_run(struct client *c, const struct console_opts *o)
 	uv_timer_init(c->loop, &cons.linger);
 	cons.heartbeat.data = cons.linger.data = c;
 	cons.timers = 1;
-	term_start(c, &to);
+	term_start(c->loop, &to);
 	client_start_connect(c);
 	return 0;
 }

@@ -27,7 +27,7 @@ struct term_out_write {
 };
 
 static struct {
-	struct client *client;
+	uv_loop_t *loop;
 	struct term_opts opts;
 	enum term_kind in_kind, out_kind;
 	union { uv_handle_t handle; uv_stream_t stream; uv_tty_t tty; uv_pipe_t pipe; } in, out;
@@ -149,6 +149,20 @@ void term_notice(const char *fmt, ...)
 	fflush(stderr);
 }
 
+static void term_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Something the session cannot go on without failed: say what, once. */
+static void term_fail(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	term.opts.ev.fail(term.opts.ev.arg, buf);
+}
+
 static void term_close_out(void)
 {
 	if ((term.out_kind == TERM_TTY || term.out_kind == TERM_PIPE) &&
@@ -168,14 +182,13 @@ static void term_on_out_write(uv_write_t *req, int status)
 
 	term.out_queued -= w->len;
 	free(w);
-	if (status < 0 && status != UV_ECANCELED && !term.client->finishing) {
-		client_finish(term.client, EXIT_USAGE, "cannot write to standard output: %s",
-		    uv_strerror(status));
+	if (status < 0 && status != UV_ECANCELED && !term.stopped) {
+		term_fail("cannot write to standard output: %s", uv_strerror(status));
 		return;
 	}
 	if (term.broker_paused && term.out_queued <= TERM_OUT_LOW) {
 		term.broker_paused = 0;
-		client_resume(term.client);
+		term.opts.ev.output_slow(term.opts.ev.arg, 0);
 	}
 	if (term.out_queued == 0 && term.stopped)
 		term_close_out();
@@ -191,8 +204,7 @@ static void term_write_sync(const uint8_t *data, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			client_finish(term.client, EXIT_USAGE, "cannot write to standard output: %s",
-			    strerror(errno));
+			term_fail("cannot write to standard output: %s", strerror(errno));
 			return;
 		}
 		data += n;
@@ -200,7 +212,7 @@ static void term_write_sync(const uint8_t *data, size_t len)
 	}
 }
 
-void term_output(struct client *c, const uint8_t *data, size_t len)
+void term_output(const uint8_t *data, size_t len)
 {
 	struct term_out_write *w;
 	uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
@@ -214,7 +226,7 @@ void term_output(struct client *c, const uint8_t *data, size_t len)
 	if (n == UV_EAGAIN)
 		n = 0;
 	if (n < 0) {
-		client_finish(c, EXIT_USAGE, "cannot write to standard output: %s", uv_strerror(n));
+		term_fail("cannot write to standard output: %s", uv_strerror(n));
 		return;
 	}
 	if ((size_t)n == len)
@@ -225,13 +237,13 @@ void term_output(struct client *c, const uint8_t *data, size_t len)
 	b = uv_buf_init((char *)w->data, (unsigned)w->len);
 	if (uv_write(&w->req, &term.out.stream, &b, 1, term_on_out_write) < 0) {
 		free(w);
-		client_finish(c, EXIT_USAGE, "cannot write to standard output");
+		term_fail("cannot write to standard output");
 		return;
 	}
 	term.out_queued += w->len;
 	if (term.out_queued > TERM_OUT_HIGH && !term.broker_paused) {
 		term.broker_paused = 1;
-		client_pause(c, 1);
+		term.opts.ev.output_slow(term.opts.ev.arg, 1);
 	}
 }
 
@@ -245,13 +257,13 @@ static void term_input(const uint8_t *data, size_t len)
 	if (esc != NULL)
 		len = (size_t)(esc - data);
 	if (len > 0 && !term.opts.readonly)
-		console_input(term.client, data, len);
+		term.opts.ev.input(term.opts.ev.arg, data, len);
 	else if (len > 0 && !term.ro_noticed) {
 		term.ro_noticed = 1;
 		term_notice("conbroker: read-only session: input is ignored");
 	}
 	if (esc != NULL)
-		console_escape(term.client);
+		term.opts.ev.escape(term.opts.ev.arg);
 }
 
 static void term_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -271,7 +283,7 @@ static void term_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	} else if (n < 0) {
 		uv_read_stop(&term.in.stream);
 		term.reading = 0;
-		console_eof(term.client);
+		term.opts.ev.eof(term.opts.ev.arg);
 	}
 }
 
@@ -291,7 +303,7 @@ static void term_on_fs_read(uv_fs_t *req)
 			term_fs_next();
 	} else {
 		term.reading = 0;
-		console_eof(term.client);
+		term.opts.ev.eof(term.opts.ev.arg);
 	}
 }
 
@@ -301,9 +313,9 @@ static void term_fs_next(void)
 	uv_buf_t b = uv_buf_init((char *)term.fs_buf, sizeof(term.fs_buf));
 
 	term.fs_busy = 1;
-	if (uv_fs_read(term.client->loop, &term.fs_req, 0, &b, 1, -1, term_on_fs_read) < 0) {
+	if (uv_fs_read(term.loop, &term.fs_req, 0, &b, 1, -1, term_on_fs_read) < 0) {
 		term.fs_busy = 0;
-		console_eof(term.client);
+		term.opts.ev.eof(term.opts.ev.arg);
 	}
 }
 
@@ -311,22 +323,22 @@ static void term_on_signal(uv_signal_t *h, int signum)
 {
 	(void)h;
 	if (signum == SIGWINCH) {
-		console_resized(term.client);
+		term.opts.ev.resized(term.opts.ev.arg);
 		return;
 	}
-	client_finish(term.client, EXIT_USAGE, "interrupted by %s", strsignal(signum));
+	term_fail("interrupted by %s", strsignal(signum));
 }
 
 static enum term_kind term_open(int fd, uv_handle_t *h, int readable)
 {
 	switch (uv_guess_handle(fd)) {
 	case UV_TTY:
-		if (uv_tty_init(term.client->loop, (uv_tty_t *)h, fd, readable) == 0)
+		if (uv_tty_init(term.loop, (uv_tty_t *)h, fd, readable) == 0)
 			return TERM_TTY;
 		return TERM_FILE;
 	case UV_NAMED_PIPE:
 	case UV_TCP:
-		uv_pipe_init(term.client->loop, (uv_pipe_t *)h, 0);
+		uv_pipe_init(term.loop, (uv_pipe_t *)h, 0);
 		if (uv_pipe_open((uv_pipe_t *)h, fd) == 0)
 			return TERM_PIPE;
 		uv_close(h, term_on_closed);
@@ -352,11 +364,9 @@ void term_input_pause(int paused)
 }
 
 /* Set up standard input and output and the signals; nothing is read yet. */
-int term_start(struct client *c, const struct term_opts *o)
+int term_start(uv_loop_t *loop, const struct term_opts *o)
 {
-	uv_loop_t *loop = c->loop;
-
-	term.client = c;
+	term.loop = loop;
 	term.opts = *o;
 	term.out_kind = term_open(1, &term.out.handle, 0);
 	term.in_kind = term_open(0, &term.in.handle, 1);
@@ -374,9 +384,8 @@ int term_start(struct client *c, const struct term_opts *o)
 }
 
 /* The session is live: raw mode, and read the user's input. */
-void term_attached(struct client *c)
+void term_attached(void)
 {
-	(void)c;
 	if (term.stopped)
 		return;
 	term_raw(1);
@@ -391,10 +400,9 @@ void term_attached(struct client *c)
 }
 
 /* Leaving: restore the terminal, stop input; stdout closes once drained. */
-void term_stop(struct client *c)
+void term_stop(void)
 {
-	(void)c;
-	if (term.stopped || term.client == NULL)
+	if (term.stopped || term.loop == NULL)
 		return;
 	term.stopped = 1;
 	term_restore();

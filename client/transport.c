@@ -96,7 +96,6 @@ void client_finish(struct client *c, int code, const char *fmt, ...)
 		c->exit_msg = xvasprintf(fmt, ap);
 		va_end(ap);
 	}
-	term_stop(c);
 	client_close_transport(c);
 }
 
@@ -137,8 +136,8 @@ static void client_on_write(uv_write_t *req, int status)
 			client_lost(c);
 		return;
 	}
-	if (c->queued <= CLIENT_QUEUE_LOW)
-		term_input_pause(0);
+	if (c->queued <= CLIENT_QUEUE_LOW && c->ops->sendq != NULL)
+		c->ops->sendq(c, 0);
 }
 
 /* Queue bytes to the broker: one copy, since input chunks are small. */
@@ -168,8 +167,8 @@ static int client_write(struct client *c, const uv_buf_t *bufs, unsigned n)
 		return rc;
 	}
 	c->queued += total;
-	if (c->queued > CLIENT_QUEUE_HIGH)
-		term_input_pause(1); /* backpressure, all the way to our stdin */
+	if (c->queued > CLIENT_QUEUE_HIGH && c->ops->sendq != NULL)
+		c->ops->sendq(c, 1); /* backpressure, all the way to our stdin */
 	return 0;
 }
 
@@ -241,20 +240,13 @@ static void client_hello(struct client *c, const struct proto_msg *m)
 	c->ops->ready(c);
 }
 
-static void client_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+/* Handle the frames buffered so far, until the command pauses reading. */
+static void client_process(struct client *c)
 {
-	struct client *c = s->data;
 	struct proto_msg m;
 	const char *why = "malformed frame";
 	int r;
 
-	(void)buf;
-	if (n < 0) {
-		if (!c->finishing)
-			client_lost(c);
-		return;
-	}
-	proto_reader_commit(&c->reader, (size_t)n);
 	while (!c->finishing && (r = proto_reader_next(&c->reader, &m, &why)) != 0) {
 		if (r < 0) {
 			client_finish(c, EXIT_UNREACHABLE, "the broker at %s sent a bad frame: %s",
@@ -271,6 +263,20 @@ static void client_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		if (!c->reading)
 			break; /* paused by the command: the rest stays buffered */
 	}
+}
+
+static void client_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct client *c = s->data;
+
+	(void)buf;
+	if (n < 0) {
+		if (!c->finishing)
+			client_lost(c);
+		return;
+	}
+	proto_reader_commit(&c->reader, (size_t)n);
+	client_process(c);
 }
 
 /* Connected: say hello and read. */
@@ -292,10 +298,8 @@ static void client_start(struct client *c)
 /* Resume processing frames left buffered when output was paused. */
 void client_resume(struct client *c)
 {
-	uv_buf_t none = uv_buf_init(NULL, 0);
-
 	client_pause(c, 0);
-	client_on_read(c->rd, 0, &none);
+	client_process(c);
 }
 
 static void client_on_connect(uv_connect_t *req, int status)
