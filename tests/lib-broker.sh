@@ -169,6 +169,25 @@ broker_stop() {
 	wait "$BROKER_PID"; BROKER_STATUS=$?
 }
 
+# broker_finish NAME [CLEAN_NAME [FILE...]]: the end of a test: SIGTERM, and
+# the daemon must exit 0 (the assertion NAME).  With CLEAN_NAME, its log (and
+# each FILE) must hold no sanitizer report (the assertion CLEAN_NAME);
+# without, a report is shown on stderr (the exit status catches it, since the
+# sanitizers abort on error).
+broker_finish() {
+	local name=$1 clean=${2:-}
+	shift; [ $# -gt 0 ] && shift
+	broker_stop
+	is "$BROKER_STATUS" 0 "$name"
+	if [ -n "$clean" ]; then
+		! grep -Eq 'Sanitizer|runtime error' "$T/broker.log" "$@"
+		ok $? "$clean"
+	else
+		grep -E "AddressSanitizer|runtime error|LeakSanitizer" "$T/broker.log" >&2
+	fi
+	return 0
+}
+
 # cb ARGS...: the client, talking to this test's daemon.
 cb() { "$CONBROKER" -c "unix:$T/sock" "$@"; }
 # logged REGEX: how many lines of the daemon's log match.

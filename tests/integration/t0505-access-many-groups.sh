@@ -38,7 +38,5 @@ out=$(as "$(groups 5100 80)" console vm1 --readonly < /dev/null 2>&1); rc=$?
 is "$rc" 8 "in 80 other groups: a read-only attach is refused with code 8"
 like "$out" "missing right 'watch'" "and the refusal names the right"
 
-broker_stop
-is "$BROKER_STATUS" 0 "the daemon exits 0 on SIGTERM"
-grep -E "AddressSanitizer|runtime error|LeakSanitizer" "$T/broker.log" >&2
+broker_finish "the daemon exits 0 on SIGTERM"
 done_testing
