@@ -3,11 +3,13 @@
  *
  * The daemon is one libuv loop.  A struct server owns the registry (conf/),
  * the listeners, every connection (struct peer) and every console (struct
- * console).  A peer that opens a console becomes a session of it: the
+ * console).  A peer that opens a console gets a struct session: the
  * console's writer or one of its watchers.  A console owns its pty
- * descriptor, its locks (locks/) and its history ring; sessions read the ring
- * at their own cursors.  Memory of a handle is freed only in its close
- * callback, as libuv requires.
+ * descriptor, its locks (locks/) and its history ring; its consumers
+ * (sessions, and whatever else reads its output) read the ring at their own
+ * cursors and are pumped once per loop turn.  Memory of a handle is freed
+ * only in its close callback, as libuv requires; a session that ended is
+ * freed at the end of the turn.  docs/architecture.md has the whole picture.
  */
 #ifndef CONBROKER_DAEMON_H
 #define CONBROKER_DAEMON_H
