@@ -12,16 +12,9 @@
 # of its own, since choosing a PID (ns_last_pid) moves the PID counter back:
 # on the host, the next processes would get PIDs that other tests still
 # mean to stop, and be stopped in their place.
-if [ -z "${CB_PRIVATE_PTS:-}" ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null &&
-    unshare --mount --propagation private --pid --fork --mount-proc true 2>/dev/null; then
-	exec env CB_PRIVATE_PTS=1 unshare --mount --propagation private --pid --fork \
-		--mount-proc -- "$BASH" "$0" "$@"
-fi
-if [ -n "${CB_PRIVATE_PTS:-}" ]; then
-	mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts &&
-		mount --bind /dev/pts/ptmx /dev/ptmx ||
-		{ echo "1..0 # SKIP cannot mount a devpts instance of its own"; exit 0; }
-fi
+. "$(dirname "$0")/../lib-ns.sh"
+ns_enter CB_PRIVATE_PTS --mount --propagation private --pid --fork --mount-proc
+ns_devpts CB_PRIVATE_PTS
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/lib-broker.sh"
 . "$TOP/tests/lib-squat.sh"

@@ -6,15 +6,9 @@
 #
 # As root the test runs in a devpts instance of its own (see t0365), so that
 # no other program takes a freed pty number before the test hands it on.
-if [ -z "${CB_PRIVATE_PTS:-}" ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null &&
-    unshare --mount --propagation private true 2>/dev/null; then
-	exec env CB_PRIVATE_PTS=1 unshare --mount --propagation private -- "$BASH" "$0" "$@"
-fi
-if [ -n "${CB_PRIVATE_PTS:-}" ]; then
-	mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts &&
-		mount --bind /dev/pts/ptmx /dev/ptmx ||
-		{ echo "1..0 # SKIP cannot mount a devpts instance of its own"; exit 0; }
-fi
+. "$(dirname "$0")/../lib-ns.sh"
+ns_enter CB_PRIVATE_PTS --mount --propagation private
+ns_devpts CB_PRIVATE_PTS
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/lib-broker.sh"
 

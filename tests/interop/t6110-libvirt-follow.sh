@@ -8,12 +8,12 @@
 # The guest is built (its kernel fetched with apt) before the test goes into
 # its network namespace, where there is no network; inside, the build is
 # only a check of what is cached.
-if [ -z "${CB_LIBVIRT_NS:-}" ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null &&
-    unshare --mount --net --propagation private true 2>/dev/null; then
+. "$(dirname "$0")/../lib-ns.sh"
+if [ -z "${CB_LIBVIRT_NS:-}" ] && [ "$(id -u)" = 0 ]; then
 	"$(dirname "$0")/../../scripts/guest" --accel >/dev/null ||
 		echo "# the guest could not be built before entering the namespace"
-	exec env CB_LIBVIRT_NS=1 unshare --mount --net --propagation private -- "$BASH" "$0" "$@"
 fi
+ns_enter CB_LIBVIRT_NS --mount --net --propagation private
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/lib-broker.sh"
 . "$TOP/tests/lib-libvirt.sh"
